@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import class_prepared, post_migrate, pre_migrate
+
+
+class StreamDjangoConfig(AppConfig):
+    name = "stream_django"
+    verbose_name = "Activity feeds"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from stream_django import checks  # noqa: F401  (registers the checks)
+        from stream_django.feed_manager import feed_manager
+
+        for model in apps.get_models():
+            feed_manager.bind_model(model)
+        class_prepared.connect(_bind_late_model, dispatch_uid="stream_django.bind")
+        pre_migrate.connect(_migration_started, dispatch_uid="stream_django.pre_migrate")
+        post_migrate.connect(_migration_finished, dispatch_uid="stream_django.post_migrate")
+
+
+def _bind_late_model(sender: Any, **kwargs: Any) -> None:
+    from stream_django.feed_manager import feed_manager
+
+    feed_manager.bind_model(sender)
+
+
+def _migration_started(**kwargs: Any) -> None:
+    from stream_django.feed_manager import feed_manager
+
+    feed_manager._migrating = True
+
+
+def _migration_finished(**kwargs: Any) -> None:
+    from stream_django.feed_manager import feed_manager
+
+    feed_manager._migrating = False

@@ -1,0 +1,212 @@
+"""
+The storage interface every local backend implements.
+
+The engine (``stream_django.engine.client``) validates input and shapes
+responses; a backend only stores and reads. Feeds are named by their
+``"slug:user_id"`` string and activities by their storage key
+(``stream_django.engine.ids.id_to_key``), which sorts in time order.
+
+Semantics every backend keeps (``tests/contract`` states them as tests):
+
+- each write is all or nothing;
+- an activity is stored once (by key) and referenced by every feed entry,
+  so an update shows everywhere it appears; re-adding a key replaces its data;
+- adding to feed F writes F and the activity's ``to`` feeds (origin ``None``),
+  then fans out one hop: every feed following F, or following a ``to`` feed,
+  receives it with ``origin`` set to the feed it followed;
+- aggregated and notification feeds keep their entries in groups named by
+  ``FeedGroup.group_key``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime
+from typing import Any, Sequence
+
+from django.core.checks import CheckMessage
+
+from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.feeds import FeedGroup
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which part of a feed to read. Cursors are storage keys."""
+
+    limit: int = 25
+    offset: int = 0
+    lt: str | None = None
+    lte: str | None = None
+    gt: str | None = None
+    gte: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One activity of a flat feed, as stored."""
+
+    key: str
+    json: str
+    origin: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of an aggregated or notification feed, as stored."""
+
+    name: str
+    latest_key: str
+    created_at: datetime
+    updated_at: datetime
+    activity_count: int
+    actor_count: int
+    activities: list[Entry]
+    is_seen: bool = False
+    is_read: bool = False
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    groups: list[Group]
+    unseen: int = 0
+    unread: int = 0
+
+
+@dataclass(frozen=True)
+class Follow:
+    source: str
+    target: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class BaseBackend(ABC):
+    """Base class of the feed stores.
+
+    Subclasses implement the abstract methods. ``options`` is the
+    ``STREAM_BACKEND_OPTIONS`` setting; a backend should reject keys it does
+    not know, naming them.
+    """
+
+    #: Human-readable name, used in error messages.
+    name = "base"
+    #: Whether the backend is the engine itself (getstream.io) rather than a
+    #: store driven by ``stream_django.engine``.
+    is_remote = False
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = dict(options or {})
+
+    # -- life cycle ------------------------------------------------------
+
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
+        """Return system-check messages (no network I/O)."""
+        return []
+
+    def close(self) -> None:
+        """Release connections; the backend may be used again afterwards."""
+
+    @property
+    def address(self) -> str:
+        """Where the data lives, for error messages."""
+        return self.name
+
+    @cached_property
+    def client(self) -> Any:
+        """Return the object ``stream_client`` stands for."""
+        from stream_django.engine.client import Client
+
+        return Client(self)
+
+    # -- writes ----------------------------------------------------------
+
+    @abstractmethod
+    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        """Store ``activities`` in ``feed`` and their ``to`` feeds, and fan out."""
+
+    @abstractmethod
+    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        """Store ``activity`` directly in each of ``feeds``, without fan-out."""
+
+    @abstractmethod
+    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        """Remove activities from ``feed``.
+
+        Where ``feed`` holds an activity directly (origin ``None``), remove it
+        also from its ``to`` feeds and from every feed that received it by
+        fan-out from ``feed`` or a ``to`` feed. Unknown keys are ignored.
+        """
+
+    @abstractmethod
+    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
+        """Return the keys of the activities of ``feed`` with ``foreign_id``."""
+
+    @abstractmethod
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        """Make each source feed follow its target feed (idempotent), copying
+        the target's newest ``copy_limit`` activities into the source."""
+
+    @abstractmethod
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+        """Remove follows ``(source, target, keep_history)``; without
+        ``keep_history`` purge from the source every entry whose origin is
+        the target."""
+
+    @abstractmethod
+    def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
+        """Replace the stored data of existing activities (same key).
+
+        Return the keys that existed; the others are not stored.
+        """
+
+    @abstractmethod
+    def change_targets(
+        self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]
+    ) -> None:
+        """Replace the activity's data (its new ``to``), write it into the
+        ``added`` feeds with fan-out, and remove it from the ``removed`` feeds
+        and the feeds that received it through them."""
+
+    # -- reads -----------------------------------------------------------
+
+    @abstractmethod
+    def read_feed(self, feed: str, page: Page) -> list[Entry]:
+        """Return a page of a flat feed, newest first."""
+
+    @abstractmethod
+    def read_groups(
+        self,
+        feed: str,
+        group: FeedGroup,
+        page: Page,
+        mark_seen: bool | Sequence[str] = False,
+        mark_read: bool | Sequence[str] = False,
+    ) -> GroupPage:
+        """Return a page of groups, most recently updated first.
+
+        Page cursors are the latest key of a group. ``mark_seen`` /
+        ``mark_read`` (``True`` or group names) change state after the page
+        is read, so the change shows on the next read.
+        """
+
+    @abstractmethod
+    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
+        """Return ``{key: json}`` for the stored activities among ``keys``."""
+
+    @abstractmethod
+    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        """Return the follows whose target is ``feed``, newest first."""
+
+    @abstractmethod
+    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        """Return the follows whose source is ``feed``, newest first."""
+
+    @abstractmethod
+    def follow_counts(
+        self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
+    ) -> tuple[int, int]:
+        """Return (followers, following) counts of ``feed``, optionally
+        restricted to follower / followed feed groups."""

@@ -1,0 +1,592 @@
+"""
+Feeds in the Django database.
+
+Writes are set-based: fanning an activity out to N followers is one
+``INSERT ... SELECT`` over the follow table per feed type (plus three for
+each aggregated feed group), never N statements. A page read is one indexed
+query. Every operation runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from django.core import checks
+from django.db import InterfaceError, OperationalError, connections, transaction
+from django.utils import timezone
+
+from stream_django.backends.base import BaseBackend, Entry, Follow, Group, GroupPage, Page
+from stream_django.backends.database import sql
+from stream_django.backends.database.models import (
+    ActivityGroup,
+    FeedEntry,
+    GroupEntry,
+    StoredActivity,
+)
+from stream_django.backends.database.models import Follow as FollowRow
+from stream_django.engine import ids, serializer
+from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.feeds import FeedGroup, feed_groups, get_group, slug_of
+from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
+
+ENTRY = FeedEntry._meta.db_table
+GENTRY = GroupEntry._meta.db_table
+GROUP = ActivityGroup._meta.db_table
+FOLLOW = FollowRow._meta.db_table
+ACTIVITY = StoredActivity._meta.db_table
+
+#: Trimming runs on a write with probability TRIM_SAMPLES / max_length per
+#: feed, so each feed is trimmed about every max_length / TRIM_SAMPLES writes
+#: and never grows past roughly (1 + 1 / TRIM_SAMPLES) * max_length.
+TRIM_SAMPLES = 10
+
+
+class DatabaseBackend(BaseBackend):
+    """Feed storage in a Django database (``OPTIONS``: ``using``, the alias)."""
+
+    name = "database"
+    option_names = {"using"}
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - self.option_names
+        if unknown:
+            raise InvalidStreamBackend(
+                f"Unknown STREAM_BACKEND_OPTIONS for the database backend: {sorted(unknown)}; "
+                f"valid options are {sorted(self.option_names)}"
+            )
+        self.using = self.options.get("using", "default")
+        self.random = random.Random()
+
+    @property
+    def address(self) -> str:
+        try:
+            conn = connections[self.using]
+        except Exception:
+            return f"database {self.using!r}"
+        host = conn.settings_dict.get("HOST") or "local"
+        return f"database {self.using!r} ({conn.vendor} {conn.settings_dict.get('NAME')} on {host})"
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        from django.conf import settings
+
+        if self.using not in settings.DATABASES:
+            return [
+                checks.Error(
+                    f"STREAM_BACKEND_OPTIONS['using'] names database {self.using!r}, "
+                    "which is not in DATABASES.",
+                    hint=f"Use one of {sorted(settings.DATABASES)}.",
+                    id="stream_django.E010",
+                )
+            ]
+        return []
+
+    # -- helpers ---------------------------------------------------------
+
+    @property
+    def vendor(self) -> str:
+        return connections[self.using].vendor
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        self._connect()
+        with transaction.atomic(using=self.using):
+            with connections[self.using].cursor() as cursor:
+                yield cursor
+
+    def _connect(self) -> None:
+        """Open the connection, turning a failure into ``BackendUnavailable``."""
+        try:
+            connections[self.using].ensure_connection()
+        except (OperationalError, InterfaceError) as e:
+            raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        self._connect()
+        yield
+
+    def _ignore(self, table: str, columns: Sequence[str], select: str) -> str:
+        return sql.insert_ignore(self.vendor, table, columns, select)
+
+    # -- writes ----------------------------------------------------------
+
+    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        with self._write() as cursor:
+            self._store(activities)
+            for activity in activities:
+                direct = [feed, *[t for t in activity.to if t != feed]]
+                self._insert_direct(cursor, activity, direct)
+                self._fan_out(cursor, activity, direct)
+
+    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            self._insert_direct(cursor, activity, feeds)
+
+    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            if removed:
+                self._delete_key(cursor, activity.key, list(removed), list(removed))
+            if added:
+                self._insert_direct(cursor, activity, added)
+                self._fan_out(cursor, activity, added)
+
+    def _store(self, activities: Sequence[PreparedActivity]) -> None:
+        conn = connections[self.using]
+        kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": ["data", "foreign_id"]}
+        if conn.features.supports_update_conflicts_with_target:
+            kwargs["unique_fields"] = ["key"]
+        latest = {a.key: a for a in activities}
+        StoredActivity.objects.using(self.using).bulk_create(
+            [StoredActivity(key=a.key, foreign_id=a.foreign_id, data=a.json) for a in latest.values()],
+            **kwargs,
+        )
+
+    def _insert_direct(self, cursor: Any, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        """Write ``activity`` into ``feeds`` with origin None."""
+        flat = [f for f in feeds if get_group(slug_of(f)).is_flat]
+        if flat:
+            FeedEntry.objects.using(self.using).bulk_create(
+                [FeedEntry(feed=f, activity_id=activity.key, origin=None) for f in flat],
+                ignore_conflicts=True,
+            )
+            self._maybe_trim(cursor, flat)
+        decoded = None
+        for f in feeds:
+            group = get_group(slug_of(f))
+            if group.is_aggregated:
+                decoded = decoded or activity.decoded()
+                self._add_to_groups(
+                    cursor, activity, group.group_key(decoded), "SELECT %s AS feed, NULL AS origin", [f]
+                )
+                self._maybe_trim(cursor, [f])
+
+    def _fan_out(self, cursor: Any, activity: PreparedActivity, sources: Sequence[str]) -> None:
+        """Write ``activity`` into every feed following one of ``sources``."""
+        groups = feed_groups()
+        flat_slugs = [s for s, g in groups.items() if g.is_flat]
+        marks = sql.placeholders(sources)
+        if flat_slugs:
+            select = (
+                f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
+                f"WHERE f.target IN ({marks}) AND f.source_slug IN ({sql.placeholders(flat_slugs)})"
+            )
+            cursor.execute(
+                self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
+                [activity.key, *sources, *flat_slugs],
+            )
+        decoded = None
+        for slug, group in groups.items():
+            if group.is_flat:
+                continue
+            decoded = decoded or activity.decoded()
+            rows = (
+                f"SELECT f.source AS feed, f.target AS origin FROM {FOLLOW} f "
+                f"WHERE f.target IN ({marks}) AND f.source_slug = %s"
+            )
+            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug])
+        self._trim_followers(cursor, sources)
+
+    def _add_to_groups(self, cursor: Any, activity: PreparedActivity, name: str, rows: str, params: list[Any]) -> None:
+        """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin)."""
+        key, actor = activity.key, activity.actor[:255]
+        cursor.execute(
+            f"UPDATE {GROUP} SET "
+            f"activity_count = activity_count + 1, "
+            f"actor_count = actor_count + CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e "
+            f"  WHERE e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name AND e.actor = %s) THEN 0 ELSE 1 END, "
+            f"latest_key = CASE WHEN latest_key < %s THEN %s ELSE latest_key END, "
+            f"is_seen = %s, is_read = %s "
+            f"WHERE name = %s AND feed IN (SELECT r.feed FROM ({rows}) r) "
+            f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = {GROUP}.feed AND e.activity_key = %s)",
+            [actor, key, key, False, False, name, *params, key],
+        )
+        created = connections[self.using].ops.adapt_datetimefield_value(activity.time)
+        cursor.execute(
+            self._ignore(
+                GROUP,
+                ["feed", "name", "latest_key", "created_at", "activity_count", "actor_count", "is_seen", "is_read"],
+                f"SELECT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r WHERE 1 = 1",
+            ),
+            [name, key, created, False, False, *params],
+        )
+        cursor.execute(
+            self._ignore(
+                GENTRY,
+                ["feed", "group_name", "activity_key", "actor", "origin"],
+                f"SELECT r.feed, %s, %s, %s, r.origin FROM ({rows}) r WHERE 1 = 1",
+            ),
+            [name, key, actor, *params],
+        )
+
+    def _add_many_to_feed(self, feed: str, group: FeedGroup, items: Sequence[tuple[str, str, str | None]]) -> None:
+        """Add ``(key, json, origin)`` items to one aggregated feed, merging in Python."""
+        if not items:
+            return
+        db = self.using
+        named = []
+        for key, text, origin in items:
+            decoded = serializer.loads(text)
+            named.append((key, group.group_key(decoded), str(decoded.get("actor", ""))[:255], origin, decoded))
+        existing = set(
+            GroupEntry.objects.using(db).filter(feed=feed, activity_id__in=[n[0] for n in named]).values_list("activity_id", flat=True)
+        )
+        named = [n for n in named if n[0] not in existing]
+        if not named:
+            return
+        names = {n[1] for n in named}
+        groups = {g.name: g for g in ActivityGroup.objects.using(db).filter(feed=feed, name__in=names)}
+        actors: dict[str, set[str]] = {}
+        for name, actor in GroupEntry.objects.using(db).filter(feed=feed, group_name__in=names).values_list("group_name", "actor").distinct():
+            actors.setdefault(name, set()).add(actor)
+        for key, name, actor, origin, decoded in named:
+            g = groups.get(name)
+            if g is None:
+                g = groups[name] = ActivityGroup(
+                    feed=feed, name=name, latest_key=key, created_at=ids.key_time(key),
+                    activity_count=0, actor_count=0,
+                )
+            g.activity_count += 1
+            g.latest_key = max(g.latest_key, key)
+            g.is_seen = g.is_read = False
+            seen = actors.setdefault(name, set())
+            if actor not in seen:
+                seen.add(actor)
+                g.actor_count += 1
+        ActivityGroup.objects.using(db).bulk_create([g for g in groups.values() if g.pk is None])
+        ActivityGroup.objects.using(db).bulk_update(
+            [g for g in groups.values() if g.pk is not None],
+            ["activity_count", "actor_count", "latest_key", "is_seen", "is_read"],
+        )
+        GroupEntry.objects.using(db).bulk_create(
+            [GroupEntry(feed=feed, group_name=n[1], activity_id=n[0], actor=n[2], origin=n[3]) for n in named],
+            ignore_conflicts=True,
+        )
+
+    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        group = get_group(slug_of(feed))
+        model = GroupEntry if group.is_aggregated else FeedEntry
+        with self._write() as cursor:
+            rows = dict(
+                model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
+            )
+            bodies = self.get_activities([k for k, origin in rows.items() if origin is None])
+            for key, origin in rows.items():
+                if origin is None:
+                    scope = [feed, *serializer.loads(bodies[key]).get("to", [])]
+                    self._delete_key(cursor, key, scope, scope)
+                else:
+                    self._delete_key(cursor, key, [feed], [])
+            self._delete_orphans(cursor, list(rows))
+
+    def _delete_key(self, cursor: Any, key: str, feeds: list[str], origins: list[str]) -> None:
+        """Delete ``key`` from ``feeds`` and from the feeds it reached from ``origins``."""
+        def scope(alias: str) -> str:
+            text = f"({alias}feed IN ({sql.placeholders(feeds)})"
+            if origins:
+                text += f" OR {alias}origin IN ({sql.placeholders(origins)})"
+            return text + ")"
+
+        params: list[Any] = [*feeds, *origins]
+        # Groups first: counts fall, the latest key moves back, empty groups go.
+        in_group = (
+            f"EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = {GROUP}.feed "
+            f"AND e.group_name = {GROUP}.name AND e.activity_key = %s AND {scope('e.')})"
+        )
+        cursor.execute(
+            f"UPDATE {GROUP} SET "
+            f"activity_count = activity_count - 1, "
+            f"actor_count = actor_count - CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e2 "
+            f"  WHERE e2.feed = {GROUP}.feed AND e2.group_name = {GROUP}.name AND e2.activity_key <> %s "
+            f"  AND e2.actor = (SELECT e3.actor FROM {GENTRY} e3 WHERE e3.feed = {GROUP}.feed AND e3.activity_key = %s)) "
+            f"  THEN 0 ELSE 1 END, "
+            f"latest_key = COALESCE((SELECT MAX(e4.activity_key) FROM {GENTRY} e4 WHERE e4.feed = {GROUP}.feed "
+            f"  AND e4.group_name = {GROUP}.name AND e4.activity_key <> %s), latest_key) "
+            f"WHERE {in_group}",
+            [key, key, key, key, *params],
+        )
+        cursor.execute(f"DELETE FROM {GROUP} WHERE activity_count <= 0 AND {in_group}", [key, *params])
+        for table in (GENTRY, ENTRY):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE activity_key = %s AND {scope('')}",
+                [key, *params],
+            )
+
+    def _delete_orphans(self, cursor: Any, keys: Sequence[str]) -> None:
+        """Delete the data of activities among ``keys`` that no feed holds."""
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            cursor.execute(
+                f"DELETE FROM {ACTIVITY} WHERE {ACTIVITY}.key IN ({sql.placeholders(chunk)}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
+                f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)",
+                chunk,
+            )
+
+    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
+        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
+        with self._guard():
+            return list(
+                model.objects.using(self.using)
+                .filter(feed=feed, activity__foreign_id=foreign_id)
+                .values_list("activity_id", flat=True)
+            )
+
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        now = timezone.now()
+        with self._write() as cursor:
+            FollowRow.objects.using(self.using).bulk_create(
+                [
+                    FollowRow(source=s, source_slug=slug_of(s), target=t, created_at=now, updated_at=now)
+                    for s, t in pairs
+                ],
+                ignore_conflicts=True,
+            )
+            if not copy_limit:
+                return
+            for source, target in pairs:
+                group = get_group(slug_of(source))
+                if group.is_flat:
+                    select = (
+                        f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
+                        f"WHERE feed = %s ORDER BY activity_key DESC LIMIT %s) x WHERE 1 = 1"
+                    )
+                    cursor.execute(
+                        self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
+                        [source, target, target, copy_limit],
+                    )
+                    self._maybe_trim(cursor, [source], force=True)
+                else:
+                    entries = self.read_feed(target, Page(limit=copy_limit))
+                    self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
+                    self._maybe_trim(cursor, [source], force=True)
+
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+        with self._write() as cursor:
+            for source, target, keep_history in items:
+                FollowRow.objects.using(self.using).filter(source=source, target=target).delete()
+                if keep_history:
+                    continue
+                model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
+                purged = model.objects.using(self.using).filter(feed=source, origin=target)
+                keys = list(purged.values_list("activity_id", flat=True))
+                purged.delete()
+                if model is GroupEntry:
+                    self._recount_groups(cursor, source)
+                self._delete_orphans(cursor, keys)
+
+    def _recount_groups(self, cursor: Any, feed: str) -> None:
+        where = f"e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name"
+        cursor.execute(
+            f"UPDATE {GROUP} SET "
+            f"activity_count = (SELECT COUNT(*) FROM {GENTRY} e WHERE {where}), "
+            f"actor_count = (SELECT COUNT(DISTINCT e.actor) FROM {GENTRY} e WHERE {where}), "
+            f"latest_key = COALESCE((SELECT MAX(e.activity_key) FROM {GENTRY} e WHERE {where}), latest_key) "
+            f"WHERE feed = %s",
+            [feed],
+        )
+        cursor.execute(f"DELETE FROM {GROUP} WHERE feed = %s AND activity_count = 0", [feed])
+
+    def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
+        with self._write():
+            latest = {a.key: a for a in activities}
+            rows = list(StoredActivity.objects.using(self.using).filter(key__in=list(latest)))
+            for row in rows:
+                row.data = latest[row.key].json
+                row.foreign_id = latest[row.key].foreign_id
+            StoredActivity.objects.using(self.using).bulk_update(rows, ["data", "foreign_id"])
+            return [row.key for row in rows]
+
+    # -- trimming --------------------------------------------------------
+
+    def _maybe_trim(self, cursor: Any, feeds: Sequence[str], *, force: bool = False) -> None:
+        """Trim each of ``feeds`` with probability TRIM_SAMPLES / max_length."""
+        for feed in feeds:
+            group = get_group(slug_of(feed))
+            if group.max_length is None:
+                continue
+            if force or self.random.random() < TRIM_SAMPLES / group.max_length:
+                self._trim(cursor, group, f"SELECT %s AS feed", [feed])
+
+    def _trim_followers(self, cursor: Any, sources: Sequence[str]) -> None:
+        """Trim a random sample of the feeds following ``sources``."""
+        marks = sql.placeholders(sources)
+        for slug, group in feed_groups().items():
+            if group.max_length is None:
+                continue
+            rows = (
+                f"SELECT f.source AS feed FROM {FOLLOW} f WHERE f.target IN ({marks}) "
+                f"AND f.source_slug = %s AND {sql.random_below(self.vendor)}"
+            )
+            self._trim(cursor, group, rows, [*sources, slug, min(1.0, TRIM_SAMPLES / group.max_length)])
+
+    def _trim(self, cursor: Any, group: FeedGroup, feeds_sql: str, params: list[Any]) -> None:
+        """Cut the feeds selected by ``feeds_sql`` to ``group.max_length``."""
+        if group.is_flat:
+            ranked = (
+                f"SELECT id FROM (SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.feed "
+                f"ORDER BY e.activity_key DESC) AS rn FROM {ENTRY} e "
+                f"WHERE e.feed IN (SELECT t.feed FROM ({feeds_sql}) t)) ranked WHERE ranked.rn > %s"
+            )
+            cursor.execute(f"DELETE FROM {ENTRY} WHERE id IN (SELECT id FROM ({ranked}) doomed)", [*params, group.max_length])
+            return
+        ranked = (
+            f"SELECT id, feed, name FROM (SELECT g.id, g.feed, g.name, ROW_NUMBER() OVER (PARTITION BY g.feed "
+            f"ORDER BY g.latest_key DESC) AS rn FROM {GROUP} g "
+            f"WHERE g.feed IN (SELECT t.feed FROM ({feeds_sql}) t)) ranked WHERE ranked.rn > %s"
+        )
+        cursor.execute(
+            f"DELETE FROM {GENTRY} WHERE EXISTS (SELECT 1 FROM ({ranked}) doomed "
+            f"WHERE doomed.feed = {GENTRY}.feed AND doomed.name = {GENTRY}.group_name)",
+            [*params, group.max_length],
+        )
+        cursor.execute(
+            f"DELETE FROM {GROUP} WHERE id IN (SELECT id FROM ({ranked}) doomed)",
+            [*params, group.max_length],
+        )
+
+    def delete_orphaned_activities(self) -> int:
+        """Delete stored activities that no feed holds any more; return how many."""
+        with self._write() as cursor:
+            cursor.execute(
+                f"DELETE FROM {ACTIVITY} WHERE NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
+                f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)"
+            )
+            return cursor.rowcount
+
+    # -- reads -----------------------------------------------------------
+
+    @staticmethod
+    def _cursor_filter(qs: Any, field: str, page: Page) -> Any:
+        for op in ("lt", "lte", "gt", "gte"):
+            value = getattr(page, op)
+            if value is not None:
+                qs = qs.filter(**{f"{field}__{op}": value})
+        return qs
+
+    def read_feed(self, feed: str, page: Page) -> list[Entry]:
+        if page.limit == 0:
+            return []
+        qs = FeedEntry.objects.using(self.using).filter(feed=feed)
+        qs = self._cursor_filter(qs, "activity_id", page).order_by("-activity_id")
+        rows = qs[page.offset : page.offset + page.limit].values_list("activity_id", "activity__data", "origin")
+        with self._guard():
+            return [Entry(key, data, origin) for key, data, origin in rows]
+
+    def read_groups(
+        self,
+        feed: str,
+        group: FeedGroup,
+        page: Page,
+        mark_seen: bool | Sequence[str] = False,
+        mark_read: bool | Sequence[str] = False,
+    ) -> GroupPage:
+        db = self.using
+        with self._guard():
+            groups: list[ActivityGroup] = []
+            if page.limit:
+                qs = self._cursor_filter(ActivityGroup.objects.using(db).filter(feed=feed), "latest_key", page)
+                groups = list(qs.order_by("-latest_key")[page.offset : page.offset + page.limit])
+            activities = self._group_activities(feed, [g.name for g in groups], group.activities_per_group)
+            unseen = unread = 0
+            if group.is_notification:
+                with connections[db].cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT SUM(CASE WHEN is_seen THEN 0 ELSE 1 END), SUM(CASE WHEN is_read THEN 0 ELSE 1 END) "
+                        f"FROM {GROUP} WHERE feed = %s",
+                        [feed],
+                    )
+                    unseen, unread = (int(v or 0) for v in cursor.fetchone())
+                self._mark(feed, "is_seen", mark_seen)
+                self._mark(feed, "is_read", mark_read)
+        return GroupPage(
+            groups=[
+                Group(
+                    name=g.name,
+                    latest_key=g.latest_key,
+                    created_at=g.created_at,
+                    updated_at=ids.key_time(g.latest_key),
+                    activity_count=g.activity_count,
+                    actor_count=g.actor_count,
+                    activities=activities.get(g.name, []),
+                    is_seen=g.is_seen,
+                    is_read=g.is_read,
+                )
+                for g in groups
+            ],
+            unseen=unseen,
+            unread=unread,
+        )
+
+    def _group_activities(self, feed: str, names: Sequence[str], per_group: int) -> dict[str, list[Entry]]:
+        """The newest ``per_group`` activities of each group, in one query."""
+        if not names:
+            return {}
+        parts, params = [], []
+        for i, name in enumerate(names):
+            parts.append(
+                f"SELECT * FROM (SELECT e.group_name, e.activity_key, e.origin, a.data FROM {GENTRY} e "
+                f"JOIN {ACTIVITY} a ON a.key = e.activity_key WHERE e.feed = %s AND e.group_name = %s "
+                f"ORDER BY e.activity_key DESC LIMIT %s) g{i}"
+            )
+            params += [feed, name, per_group]
+        result: dict[str, list[Entry]] = {}
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for name, key, origin, data in cursor.fetchall():
+                result.setdefault(name, []).append(Entry(key, data, origin))
+        for entries in result.values():
+            entries.sort(key=lambda e: e.key, reverse=True)
+        return result
+
+    def _mark(self, feed: str, field: str, which: bool | Sequence[str]) -> None:
+        if not which:
+            return
+        qs = ActivityGroup.objects.using(self.using).filter(feed=feed, **{field: False})
+        if which is not True:
+            qs = qs.filter(name__in=list(which))
+        qs.update(**{field: True})
+
+    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        with self._guard():
+            return dict(StoredActivity.objects.using(self.using).filter(key__in=list(keys)).values_list("key", "data"))
+
+    def _follows(self, qs: Any, offset: int, limit: int) -> list[Follow]:
+        if limit == 0:
+            return []
+        rows = qs.order_by("-created_at", "-id")[offset : offset + limit]
+        with self._guard():
+            return [Follow(r.source, r.target, r.created_at, r.updated_at) for r in rows]
+
+    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        qs = FollowRow.objects.using(self.using).filter(target=feed)
+        if among is not None:
+            qs = qs.filter(source__in=among)
+        return self._follows(qs, offset, limit)
+
+    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        qs = FollowRow.objects.using(self.using).filter(source=feed)
+        if among is not None:
+            qs = qs.filter(target__in=among)
+        return self._follows(qs, offset, limit)
+
+    def follow_counts(self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None) -> tuple[int, int]:
+        followers = FollowRow.objects.using(self.using).filter(target=feed)
+        if followers_slugs:
+            followers = followers.filter(source_slug__in=followers_slugs)
+        following = FollowRow.objects.using(self.using).filter(source=feed)
+        if following_slugs:
+            from django.db.models import Q
+
+            q = Q()
+            for slug in following_slugs:
+                q |= Q(target__startswith=f"{slug}:")
+            following = following.filter(q)
+        with self._guard():
+            return followers.count(), following.count()

@@ -1,0 +1,129 @@
+"""Tables of the database backend (app label ``stream_django``)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+FEED_ID_LENGTH = 320  # slug (64) + ":" + user id (255)
+
+
+class StoredActivity(models.Model):
+    """One activity's data, shared by every feed it appears in."""
+
+    key = models.CharField(primary_key=True, max_length=31)
+    foreign_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    data = models.TextField()
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_activity"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class FeedEntry(models.Model):
+    """An activity in a flat feed; ``origin`` is the followed feed it came from."""
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.CharField(max_length=FEED_ID_LENGTH)
+    activity = models.ForeignKey(
+        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+"
+    )
+    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_entry"
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "activity"], name="stream_entry_feed_activity")
+        ]
+        indexes = [models.Index(fields=["origin"], name="stream_entry_origin")]
+
+
+class GroupEntry(models.Model):
+    """An activity in an aggregated or notification feed, in its group."""
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.CharField(max_length=FEED_ID_LENGTH)
+    group_name = models.CharField(max_length=255)
+    activity = models.ForeignKey(
+        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+"
+    )
+    actor = models.CharField(max_length=255)
+    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_group_entry"
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "activity"], name="stream_gentry_feed_activity")
+        ]
+        indexes = [
+            models.Index(fields=["feed", "group_name", "activity"], name="stream_gentry_group"),
+            models.Index(fields=["feed", "group_name", "actor"], name="stream_gentry_actor"),
+            models.Index(fields=["origin"], name="stream_gentry_origin"),
+        ]
+
+
+class ActivityGroup(models.Model):
+    """A group of an aggregated feed, with its counts and seen/read state."""
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.CharField(max_length=FEED_ID_LENGTH)
+    name = models.CharField(max_length=255)
+    latest_key = models.CharField(max_length=31)
+    created_at = models.DateTimeField()
+    activity_count = models.IntegerField(default=0)
+    actor_count = models.IntegerField(default=0)
+    is_seen = models.BooleanField(default=False)
+    is_read = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_group"
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "name"], name="stream_group_feed_name")
+        ]
+        indexes = [models.Index(fields=["feed", "latest_key"], name="stream_group_latest")]
+
+
+class Follow(models.Model):
+    """Feed ``source`` follows feed ``target``."""
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.CharField(max_length=FEED_ID_LENGTH)
+    source_slug = models.CharField(max_length=64)
+    target = models.CharField(max_length=FEED_ID_LENGTH)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_follow"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="stream_follow_pair")
+        ]
+        indexes = [models.Index(fields=["target", "source_slug"], name="stream_follow_target")]
+
+
+class FailedOperation(models.Model):
+    """A tracking write that failed, kept for ``manage.py stream_replay``."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    operation = models.CharField(max_length=16)
+    model = models.CharField(max_length=255)
+    object_pk = models.CharField(max_length=255)
+    feed = models.CharField(max_length=FEED_ID_LENGTH)
+    payload = models.TextField()
+    error = models.TextField()
+    attempts = models.IntegerField(default=1)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_failed_operation"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.model}:{self.object_pk} -> {self.feed}"

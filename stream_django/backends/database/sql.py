@@ -1,0 +1,26 @@
+"""The few SQL spellings that differ between PostgreSQL, SQLite and MySQL."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) -> str:
+    """``INSERT ... SELECT`` that skips rows violating a unique constraint."""
+    cols = ", ".join(columns)
+    if vendor == "mysql":
+        return f"INSERT IGNORE INTO {table} ({cols}) {select}"
+    return f"INSERT INTO {table} ({cols}) {select} ON CONFLICT DO NOTHING"
+
+
+def random_below(vendor: str) -> str:
+    """A condition true with probability ``%s`` (one float parameter)."""
+    if vendor == "postgresql":
+        return "random() < %s"
+    if vendor == "mysql":
+        return "RAND() < %s"
+    return "(abs(random()) % 1000000) < (%s * 1000000)"
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))

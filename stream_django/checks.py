@@ -1,0 +1,104 @@
+"""
+System checks for the ``STREAM_*`` settings (``manage.py check``).
+
+Ids: ``stream_django.E001``-``E0xx`` for errors, ``W0xx`` for warnings; see
+docs/settings.md for the list. No check does network I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from stream_django.conf import RENAMED, stream_settings
+
+
+def _error(msg: str, hint: str | None, id: str) -> checks.Error:
+    return checks.Error(msg, hint=hint, id=f"stream_django.{id}")
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from stream_django.backends import load_backend_class
+    from stream_django.engine.feeds import default_feed_config, parse_feed_groups
+
+    stream_settings.reload()
+    messages: list[checks.CheckMessage] = []
+
+    backend_cls = None
+    try:
+        backend_cls = load_backend_class(stream_settings.backend_path)
+    except ImproperlyConfigured as e:
+        messages.append(_error(str(e), "STREAM_BACKEND must be the dotted path of a backend class, e.g. "
+                                       "'stream_django.backends.database.DatabaseBackend'.", "E001"))
+
+    for name in ("STREAM_USER_FEED", "STREAM_NOTIFICATION_FEED"):
+        if not isinstance(getattr(stream_settings, name), str):
+            messages.append(_error(f"{name} must be a feed group slug (a string).", None, "E002"))
+    news = stream_settings.NEWS_FEEDS
+    if not isinstance(news, dict) or not all(isinstance(v, str) for v in news.values()):
+        messages.append(_error("STREAM_NEWS_FEEDS must be a dict of name -> feed group slug.",
+                               "e.g. {'timeline': 'timeline', 'timeline_aggregated': 'timeline_aggregated'}", "E003"))
+        news = {}
+
+    groups = None
+    config = stream_settings.FEEDS
+    try:
+        if config is None:
+            config = default_feed_config(stream_settings.USER_FEED, news, stream_settings.NOTIFICATION_FEED)
+        groups = parse_feed_groups(config)
+    except (ImproperlyConfigured, TypeError) as e:
+        messages.append(_error(str(e), "See the STREAM_FEEDS section of docs/settings.md.", "E004"))
+
+    if groups is not None and not (backend_cls and backend_cls.is_remote):
+        user_feed = stream_settings.USER_FEED
+        if user_feed in groups and not groups[user_feed].is_flat:
+            messages.append(_error(f"STREAM_USER_FEED {user_feed!r} must be a flat feed group (news feeds follow it).",
+                                   None, "E005"))
+        wanted = {"STREAM_USER_FEED": [user_feed], "STREAM_NEWS_FEEDS": list(news.values()),
+                  "STREAM_NOTIFICATION_FEED": [stream_settings.NOTIFICATION_FEED]}
+        for setting, slugs in wanted.items():
+            for slug in slugs:
+                if isinstance(slug, str) and slug not in groups:
+                    messages.append(_error(f"{setting} names feed group {slug!r}, which STREAM_FEEDS does not define.",
+                                           f"Add {slug!r} to STREAM_FEEDS.", "E006"))
+
+    copy_limit = stream_settings.ACTIVITY_COPY_LIMIT
+    if not isinstance(copy_limit, int) or isinstance(copy_limit, bool) or not 0 <= copy_limit <= 1000:
+        messages.append(_error(f"STREAM_ACTIVITY_COPY_LIMIT must be an int from 0 to 1000, got {copy_limit!r}.",
+                               None, "E007"))
+    chunk = stream_settings.FANOUT_CHUNK_SIZE
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        messages.append(_error(f"STREAM_FANOUT_CHUNK_SIZE must be a positive int, got {chunk!r}.", None, "E008"))
+    if stream_settings.ON_FAILURE not in ("record", "raise"):
+        messages.append(_error(f"STREAM_ON_FAILURE must be 'record' or 'raise', got {stream_settings.ON_FAILURE!r}.",
+                               None, "E009"))
+    for name in ("STREAM_DISABLE_MODEL_TRACKING", "STREAM_PUBLISH_ON_COMMIT", "STREAM_TRACK_UPDATES"):
+        if not isinstance(getattr(stream_settings, name), bool):
+            messages.append(_error(f"{name} must be True or False, got {getattr(stream_settings, name)!r}.",
+                                   None, "E011"))
+    if not isinstance(stream_settings.BACKEND_OPTIONS, dict):
+        messages.append(_error("STREAM_BACKEND_OPTIONS must be a dict.", None, "E012"))
+    try:
+        import_string(stream_settings.FEED_MANAGER_CLASS)
+    except ImportError as e:
+        messages.append(_error(f"STREAM_FEED_MANAGER_CLASS {stream_settings.FEED_MANAGER_CLASS!r} cannot be imported: {e}",
+                               None, "E013"))
+
+    for old, new in RENAMED.items():
+        if hasattr(settings, old):
+            messages.append(checks.Warning(f"{old} is the old name of {new}.", hint=f"Rename it to {new}.",
+                                           id="stream_django.W001"))
+
+    if backend_cls is not None and not messages:
+        try:
+            from stream_django.backends import get_backend
+
+            messages.extend(get_backend().check())
+        except ImproperlyConfigured as e:
+            messages.append(_error(str(e), None, "E001"))
+    return messages

@@ -1,0 +1,1 @@
+"""Backend-independent feed logic: ids, validation, feed groups, aggregation."""

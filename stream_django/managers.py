@@ -1,0 +1,214 @@
+"""
+``FeedManager``: the feeds of a user and the model tracking (as in stream-django).
+
+Tracking publishes an ``Activity`` model's instance when it is created,
+updates the stored activity when the instance is saved again with different
+activity data, and removes it when the instance is deleted. Writes happen
+after the saving transaction commits (``STREAM_PUBLISH_ON_COMMIT``), so a
+rolled-back save publishes nothing. The activity is built and validated at
+save time, inside the transaction: an invalid activity raises there.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from django.db import models, router, transaction
+from django.db.models.signals import post_delete, post_save
+
+from stream_django.activity import Activity, model_content_type
+from stream_django.client import stream_client
+from stream_django.conf import stream_settings
+from stream_django.engine import serializer
+from stream_django.engine.activities import prepare_activity
+from stream_django.exceptions import FeedConfigException, InputException
+
+logger = logging.getLogger("stream_django")
+
+EVERY_MODEL = "EVERY_MODEL"
+
+ADD, UPDATE, REMOVE = "add", "update", "remove"
+
+
+class FeedManager:
+    """Common feed operations and the tracking of ``Activity`` models."""
+
+    def __init__(self) -> None:
+        self._disabledModelTracking: dict[Any, bool] = {}
+        self._migrating = False
+
+    # -- settings (read on use, so override_settings applies) ------------
+
+    @property
+    def user_feed(self) -> str:
+        return stream_settings.USER_FEED
+
+    @property
+    def news_feeds(self) -> dict[str, str]:
+        return stream_settings.NEWS_FEEDS
+
+    @property
+    def notification_feed(self) -> str:
+        return stream_settings.NOTIFICATION_FEED
+
+    # -- tracking switches -----------------------------------------------
+
+    def disable_model_tracking(self, model: Any = EVERY_MODEL) -> None:
+        """Stop publishing for ``model`` (default: every model)."""
+        self._disabledModelTracking[model] = True
+
+    def enable_model_tracking(self, model: Any = EVERY_MODEL) -> None:
+        """Publish again for ``model`` (default: every model)."""
+        self._disabledModelTracking[model] = False
+
+    def should_track(self, model: Any) -> bool:
+        disabled_all = stream_settings.DISABLE_MODEL_TRACKING or self._disabledModelTracking.get(EVERY_MODEL)
+        return not (disabled_all or self._migrating or self._disabledModelTracking.get(model))
+
+    # -- feeds -----------------------------------------------------------
+
+    def get_feed(self, feed: str, user_id: Any) -> Any:
+        return stream_client.feed(feed, user_id)
+
+    def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:
+        return self.get_feed(feed_type or self.user_feed, user_id)
+
+    def get_notification_feed(self, user_id: Any) -> Any:
+        return self.get_feed(self.notification_feed, user_id)
+
+    def get_news_feeds(self, user_id: Any) -> dict[str, Any]:
+        """Return ``{name: feed}`` for each of ``STREAM_NEWS_FEEDS``."""
+        return {name: self.get_feed(slug, user_id) for name, slug in self.news_feeds.items()}
+
+    def get_actor_feed(self, instance: Any = None) -> str:
+        """Return the feed group an instance's activity is stored in."""
+        if instance is not None and instance.activity_author_feed is not None:
+            return instance.activity_author_feed
+        return self.user_feed
+
+    def follow_user(self, user_id: Any, target_user_id: Any) -> None:
+        """Make every news feed of ``user_id`` follow ``target_user_id``'s user feed."""
+        target = self.get_user_feed(target_user_id)
+        for feed in self.get_news_feeds(user_id).values():
+            feed.follow(target.slug, target.user_id)
+
+    def unfollow_user(self, user_id: Any, target_user_id: Any) -> None:
+        target = self.get_user_feed(target_user_id)
+        for feed in self.get_news_feeds(user_id).values():
+            feed.unfollow(target.slug, target.user_id)
+
+    # -- publishing ------------------------------------------------------
+
+    def _actor_feed_of(self, instance: Any) -> Any:
+        return self.get_feed(self.get_actor_feed(instance), instance.activity_actor_id)
+
+    def add_activity_to_feed(self, instance: Any) -> Any:
+        """Publish ``instance``'s activity now; return the backend's response."""
+        return self._actor_feed_of(instance).add_activity(instance.create_activity())
+
+    def remove_activity_from_feed(self, instance: Any) -> Any:
+        """Remove ``instance``'s activity (by foreign id) from every feed it reached."""
+        return self._actor_feed_of(instance).remove_activity(foreign_id=instance.activity_foreign_id)
+
+    def update_activity_in_feed(self, instance: Any) -> Any:
+        """Update the stored activity of ``instance`` in place, if it changed."""
+        return self._update(self._actor_feed_of(instance), instance.create_activity())
+
+    def _update(self, feed: Any, activity: dict[str, Any]) -> Any:
+        found = feed.client.get_activities(
+            foreign_id_times=[(activity["foreign_id"], prepare_activity(activity).time)]
+        )["results"]
+        if not found:
+            return None
+        stored = {k: v for k, v in found[0].items() if k not in ("id", "origin", "duration")}
+        new = prepare_activity(activity)
+        if prepare_activity(stored).json == new.json:
+            return None
+        if list(stored.get("to", [])) != list(new.to):
+            feed.update_activity_to_targets(new.foreign_id, new.time, new_targets=list(new.to))
+        return feed.client.update_activities([activity])
+
+    def _schedule(self, operation: str, sender: type[models.Model], instance: Any) -> Any:
+        feed = self._actor_feed_of(instance)
+        if operation == REMOVE:
+            payload: dict[str, Any] = {"foreign_id": instance.activity_foreign_id}
+        else:
+            payload = instance.create_activity()
+            if not payload.get("foreign_id"):
+                raise InputException(
+                    f"{model_content_type(sender)}.activity_foreign_id is empty; tracked "
+                    "activities need a foreign id to be updated and removed"
+                )
+            prepare_activity(payload)  # invalid data raises here, inside the transaction
+        run = functools.partial(self._run, operation, feed, payload, model_content_type(sender), instance.pk)
+        if stream_settings.PUBLISH_ON_COMMIT:
+            transaction.on_commit(run, using=router.db_for_write(sender, instance=instance))
+            return None
+        return run()
+
+    def _run(self, operation: str, feed: Any, payload: dict[str, Any], model: str, pk: Any) -> Any:
+        try:
+            return self.perform(operation, feed, payload)
+        except (InputException, FeedConfigException):
+            raise
+        except Exception as e:
+            if stream_settings.ON_FAILURE == "raise":
+                raise
+            self._record_failure(operation, feed, payload, model, pk, e)
+            return None
+
+    def perform(self, operation: str, feed: Any, payload: dict[str, Any]) -> Any:
+        """Carry out one tracking operation on ``feed`` (also used by replay)."""
+        if operation == ADD:
+            return feed.add_activity(payload)
+        if operation == UPDATE:
+            return self._update(feed, payload)
+        if operation == REMOVE:
+            return feed.remove_activity(foreign_id=payload["foreign_id"])
+        raise ValueError(f"unknown tracking operation {operation!r}")
+
+    def _record_failure(self, operation: str, feed: Any, payload: dict[str, Any], model: str, pk: Any, error: Exception) -> None:
+        from stream_django.models import FailedOperation
+
+        logger.exception(
+            "stream_django: could not %s the activity of %s:%s in feed %s; recorded for "
+            "'manage.py stream_replay'", operation, model, pk, feed.id,
+        )
+        FailedOperation.objects.create(
+            operation=operation,
+            model=model,
+            object_pk=str(pk),
+            feed=feed.id,
+            payload=serializer.dumps(payload),
+            error=f"{type(error).__name__}: {error}",
+        )
+
+    # -- signal receivers ------------------------------------------------
+
+    def activity_created(self, sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> Any:
+        """``post_save`` receiver: publish new instances, update edited ones."""
+        if raw or not self.should_track(sender):
+            return None
+        if created:
+            return self._schedule(ADD, sender, instance)
+        if stream_settings.TRACK_UPDATES and getattr(instance, "activity_track_updates", True):
+            return self._schedule(UPDATE, sender, instance)
+        return None
+
+    def activity_delete(self, sender: Any, instance: Any, **kwargs: Any) -> Any:
+        """``post_delete`` receiver: remove the instance's activity everywhere."""
+        if not self.should_track(sender):
+            return None
+        return self._schedule(REMOVE, sender, instance)
+
+    def bind_model(self, sender: Any, **kwargs: Any) -> None:
+        """Connect the tracking receivers to ``sender`` if it is an Activity model."""
+        if not (isinstance(sender, type) and issubclass(sender, Activity) and issubclass(sender, models.Model)):
+            return
+        if sender._meta.abstract or sender._meta.proxy:
+            return
+        uid = f"stream_django:{model_content_type(sender)}"
+        post_save.connect(self.activity_created, sender=sender, weak=False, dispatch_uid=uid)
+        post_delete.connect(self.activity_delete, sender=sender, weak=False, dispatch_uid=uid)

@@ -1,0 +1,11 @@
+import pytest
+
+from stream_django.backends import reset_backend
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backend():
+    """Each test starts with a backend built from its own settings."""
+    reset_backend()
+    yield
+    reset_backend()

@@ -1,0 +1,83 @@
+"""
+Settings for the test suite.
+
+``STREAM_TEST_DB`` chooses the database: ``sqlite`` (default, in memory),
+``postgres`` (127.0.0.1:5432, database ``test``) or ``mysql``
+(127.0.0.1:3306, database ``test``). ``PGHOST``/``PGPORT``/``PGUSER`` and
+``MYSQL_HOST``/``MYSQL_PORT``/``MYSQL_USER`` override the addresses.
+"""
+
+import os
+
+SECRET_KEY = "tests-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+DB = os.environ.get("STREAM_TEST_DB", "sqlite")
+if DB == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "test"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": "test_stream_django"},
+        }
+    }
+elif DB == "mysql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": "test",
+            "USER": os.environ.get("MYSQL_USER", "root"),
+            "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("MYSQL_PORT", "3306"),
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": "test_stream_django", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
+        }
+    }
+elif DB == "sqlite":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+else:
+    raise RuntimeError(f"STREAM_TEST_DB must be sqlite, postgres or mysql, not {DB!r}")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "stream_django",
+    "tests.testapp",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates")],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "stream_django.context_processors.stream",
+            ]
+        },
+    }
+]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "tests.urls"
+MIDDLEWARE: list = []
+
+STREAM_FEEDS = {
+    "user": {"type": "flat"},
+    "timeline": {"type": "flat"},
+    "timeline_aggregated": {"type": "aggregated"},
+    "notification": {"type": "notification"},
+    # Extra groups the contract suite uses.
+    "topic": {"type": "flat"},
+    "tiny": {"type": "flat", "max_length": 5},
+    "tinyagg": {"type": "aggregated", "max_length": 3, "activities_per_group": 2},
+    "byactor": {"type": "aggregated", "aggregation_format": "{{ actor }}"},
+    "custom": {"type": "aggregated", "aggregation_format": "tests.testapp.aggregation.by_object_type"},
+}
