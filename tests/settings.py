@@ -23,7 +23,7 @@ if DB == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
-            "TEST": {"NAME": "test_stream_django"},
+            "TEST": {"NAME": os.environ.get("STREAM_TEST_DB_NAME", "test_stream_django")},
         }
     }
 elif DB == "mysql":
@@ -35,7 +35,7 @@ elif DB == "mysql":
             "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("MYSQL_PORT", "3306"),
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"NAME": "test_stream_django", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
+            "TEST": {"NAME": os.environ.get("STREAM_TEST_DB_NAME", "test_stream_django"), "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
         }
     }
 elif DB == "sqlite":
