@@ -84,16 +84,16 @@ class Follow:
 
 
 class BaseBackend(ABC):
-    """Base class of the feed stores.
+    """Base class of every backend.
 
-    Subclasses implement the abstract methods. ``options`` is the
-    ``STREAM_BACKEND_OPTIONS`` setting; a backend should reject keys it does
-    not know, naming them.
+    ``options`` is the ``STREAM_BACKEND_OPTIONS`` setting; a backend should
+    reject keys it does not know, naming them. ``client`` is what
+    ``stream_client`` stands for.
     """
 
     #: Human-readable name, used in error messages.
     name = "base"
-    #: Whether the backend is the engine itself (getstream.io) rather than a
+    #: Whether the backend is a remote engine (getstream.io) rather than a
     #: store driven by ``stream_django.engine``.
     is_remote = False
 
@@ -114,9 +114,21 @@ class BaseBackend(ABC):
         """Where the data lives, for error messages."""
         return self.name
 
-    @cached_property
+    @property
+    @abstractmethod
     def client(self) -> Any:
         """Return the object ``stream_client`` stands for."""
+
+
+class BaseStorageBackend(BaseBackend):
+    """Base class of the local feed stores driven by ``stream_django.engine``.
+
+    Subclasses implement the storage primitives below; the engine's
+    ``Client`` and ``Feed`` validate input and shape responses around them.
+    """
+
+    @cached_property
+    def client(self) -> Any:
         from stream_django.engine.client import Client
 
         return Client(self)
@@ -191,6 +203,10 @@ class BaseBackend(ABC):
         ``mark_read`` (``True`` or group names) change state after the page
         is read, so the change shows on the next read.
         """
+
+    @abstractmethod
+    def feed_length(self, feed: str) -> int:
+        """Return how many activities a flat feed holds."""
 
     @abstractmethod
     def get_activities(self, keys: Sequence[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ import time as _time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from stream_django.backends.base import BaseBackend, Group, Page
+from stream_django.backends.base import BaseStorageBackend, Group, Page
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import (
     PreparedActivity,
@@ -112,7 +112,7 @@ class Feed:
         return hash(self.id)
 
     @property
-    def backend(self) -> BaseBackend:
+    def backend(self) -> BaseStorageBackend:
         return self.client.backend
 
     @property
@@ -334,7 +334,7 @@ class Client:
     api_key = None
     api_secret = None
 
-    def __init__(self, backend: BaseBackend) -> None:
+    def __init__(self, backend: BaseStorageBackend) -> None:
         self.backend = backend
 
     @property

@@ -209,3 +209,11 @@ def test_trimming_applies_to_fanned_out_feeds(feeds):
     for n in range(1, 13):
         feeds.feed("user", 1).add_activity(act(n))
     assert fids(feeds.feed("tiny", 9).get(limit=100)) == [f"testapp.Tweet:{n}" for n in range(12, 7, -1)]
+
+
+def test_feed_length(feeds):
+    from stream_django.backends import get_backend
+
+    feeds.feed("user", 1).add_activities([act(1), act(2)])
+    assert get_backend().feed_length("user:1") == 2
+    assert get_backend().feed_length("user:2") == 0

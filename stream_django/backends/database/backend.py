@@ -17,7 +17,7 @@ from django.core import checks
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
-from stream_django.backends.base import BaseBackend, Entry, Follow, Group, GroupPage, Page
+from stream_django.backends.base import BaseStorageBackend, Entry, Follow, Group, GroupPage, Page
 from stream_django.backends.database import sql
 from stream_django.backends.database.models import (
     ActivityGroup,
@@ -43,7 +43,7 @@ ACTIVITY = StoredActivity._meta.db_table
 TRIM_SAMPLES = 10
 
 
-class DatabaseBackend(BaseBackend):
+class DatabaseBackend(BaseStorageBackend):
     """Feed storage in a Django database (``OPTIONS``: ``using``, the alias)."""
 
     name = "database"
@@ -550,6 +550,10 @@ class DatabaseBackend(BaseBackend):
         if which is not True:
             qs = qs.filter(name__in=list(which))
         qs.update(**{field: True})
+
+    def feed_length(self, feed: str) -> int:
+        with self._guard():
+            return FeedEntry.objects.using(self.using).filter(feed=feed).count()
 
     def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:

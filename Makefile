@@ -1,0 +1,22 @@
+# Developer entry points. `make demo` runs the example site; `make test` runs
+# every test suite against every database server it can reach.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv install test test-sqlite test-postgres test-mysql demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+venv: $(BIN)/python
+
+install: venv
+	$(BIN)/python -m pip install -e ".[redis,getstream]" --group test
+
+test: install
+	$(BIN)/python -m tests.runall
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
