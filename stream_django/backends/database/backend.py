@@ -41,6 +41,7 @@ ACTIVITY = StoredActivity._meta.db_table
 #: feed, so each feed is trimmed about every max_length / TRIM_SAMPLES writes
 #: and never grows past roughly (1 + 1 / TRIM_SAMPLES) * max_length.
 TRIM_SAMPLES = 10
+ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
 
 
 class DatabaseBackend(BaseStorageBackend):
@@ -193,7 +194,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _add_to_groups(self, cursor: Any, activity: PreparedActivity, name: str, rows: str, params: list[Any]) -> None:
         """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin)."""
-        key, actor = activity.key, activity.actor[:255]
+        key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
         cursor.execute(
             f"UPDATE {GROUP} SET "
             f"activity_count = activity_count + 1, "
@@ -231,7 +232,7 @@ class DatabaseBackend(BaseStorageBackend):
         named = []
         for key, text, origin in items:
             decoded = serializer.loads(text)
-            named.append((key, group.group_key(decoded), str(decoded.get("actor", ""))[:255], origin, decoded))
+            named.append((key, group.group_key(decoded), str(decoded.get("actor", ""))[:ACTOR_INDEX_LENGTH], origin, decoded))
         existing = set(
             GroupEntry.objects.using(db).filter(feed=feed, activity_id__in=[n[0] for n in named]).values_list("activity_id", flat=True)
         )

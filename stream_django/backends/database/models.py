@@ -50,7 +50,9 @@ class GroupEntry(models.Model):
     activity = models.ForeignKey(
         StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+"
     )
-    actor = models.CharField(max_length=255)
+    #: Truncated to 191 characters so the (feed, group, actor) index fits
+    #: MySQL's 3072-byte key limit; only used to count distinct actors.
+    actor = models.CharField(max_length=191)
     origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)
 
     class Meta:

@@ -1,0 +1,23 @@
+"""Delete stored activities that no feed holds any more (database backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from stream_django.backends import get_backend
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete activity data that no feed references any more (left behind by "
+        "trimming). Safe to run at any time, e.g. daily from cron."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        backend = get_backend()
+        cleanup = getattr(backend, "delete_orphaned_activities", None)
+        if cleanup is None:
+            raise CommandError(f"the {backend.name} backend keeps no orphaned activity data; nothing to do")
+        self.stdout.write(f"Deleted {cleanup()} orphaned activit(y/ies).")
