@@ -14,6 +14,7 @@ venv: $(BIN)/python
 
 install: venv
 	$(BIN)/python -m pip install -e ".[redis,getstream]" --group test
+	$(BIN)/python -m pip install --group mysql || echo "mysqlclient did not build (install libmariadb-dev and pkg-config): the MariaDB run is skipped"
 
 test: install
 	$(BIN)/python -m tests.runall

@@ -70,6 +70,9 @@ class FeedManager:
     # -- feeds -----------------------------------------------------------
 
     def get_feed(self, feed: str, user_id: Any) -> Any:
+        """Return feed ``feed:user_id``; a model instance stands for its pk."""
+        if isinstance(user_id, models.Model):
+            user_id = user_id.pk
         return stream_client.feed(feed, user_id)
 
     def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:

@@ -43,6 +43,17 @@ elif DB == "sqlite":
 else:
     raise RuntimeError(f"STREAM_TEST_DB must be sqlite, postgres or mysql, not {DB!r}")
 
+# A database nothing listens on, for the "store unreachable" tests; no test
+# database is ever created for it.
+DATABASES["unreachable"] = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "nothing",
+    "USER": "nobody",
+    "HOST": "127.0.0.1",
+    "PORT": "1",
+    "OPTIONS": {"connect_timeout": 2},
+}
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -19,7 +19,7 @@ def random_below(vendor: str) -> str:
         return "random() < %s"
     if vendor == "mysql":
         return "RAND() < %s"
-    return "(abs(random()) % 1000000) < (%s * 1000000)"
+    return "abs(random()) / 9223372036854775807.0 < %s"
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -1,0 +1,97 @@
+"""Database backend: query counts that follow the page, not the data."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from stream_django.backends import get_backend
+from stream_django.backends.database import DatabaseBackend
+from stream_django.client import stream_client
+from stream_django.exceptions import InvalidStreamBackend
+from stream_django.models import FeedEntry, StoredActivity
+from tests.contract.helpers import act
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(func) -> int:
+    get_backend().random.seed(0)  # the same trimming draws for every measurement
+    with CaptureQueriesContext(connection) as ctx:
+        func()
+    return len(ctx.captured_queries)
+
+
+def followers(n: int, target: str) -> None:
+    stream_client.follow_many([{"source": f"timeline:{i}", "target": target} for i in range(n)], activity_copy_limit=0)
+    stream_client.follow_many([{"source": f"timeline_aggregated:{i}", "target": target} for i in range(n)], activity_copy_limit=0)
+
+
+def test_fan_out_costs_the_same_number_of_queries_for_5_or_500_followers():
+    followers(5, "user:small")
+    followers(500, "user:big")
+    small = count_queries(lambda: stream_client.feed("user", "small").add_activity(act(1)))
+    big = count_queries(lambda: stream_client.feed("user", "big").add_activity(act(2)))
+    assert small == big
+    assert FeedEntry.objects.filter(activity_id=StoredActivity.objects.get(foreign_id="testapp.Tweet:2").key).count() == 501
+    assert stream_client.feed("timeline_aggregated", 499).get()["results"][0]["activity_count"] == 1
+
+
+def test_reading_a_page_is_one_query_whatever_the_feed_size():
+    feed = stream_client.feed("user", 1)
+    feed.add_activities([act(n) for n in range(1, 100)])
+    with CaptureQueriesContext(connection) as ctx:
+        page = feed.get(limit=25, offset=10)
+    assert len(page["results"]) == 25
+    assert len(ctx.captured_queries) == 1
+    cursor = page["results"][-1]["id"]
+    with CaptureQueriesContext(connection) as ctx:
+        feed.get(limit=25, id_lt=cursor)
+    assert len(ctx.captured_queries) == 1
+
+
+@pytest.mark.parametrize("slug, expected", [("byactor", 2), ("notification", 3)])
+def test_reading_25_groups_is_a_constant_number_of_queries(slug, expected):
+    feed = stream_client.feed(slug, 1)
+    for batch in range(3):
+        feed.add_activities([act(batch * 100 + n, actor=f"a{n % 40}", verb=f"v{n % 40}") for n in range(100)])
+        with CaptureQueriesContext(connection) as ctx:
+            page = feed.get(limit=25)
+        assert len(page["results"]) == 25
+        assert len(ctx.captured_queries) == expected
+
+
+def test_marking_adds_one_query_per_flag():
+    feed = stream_client.feed("notification", 1)
+    feed.add_activities([act(n, verb=f"v{n}") for n in range(30)])
+    with CaptureQueriesContext(connection) as ctx:
+        feed.get(limit=25, mark_seen=True, mark_read=True)
+    assert len(ctx.captured_queries) == 5
+
+
+def test_following_copies_with_a_constant_number_of_queries():
+    stream_client.feed("user", "small").add_activities([act(n) for n in range(3)])
+    stream_client.feed("user", "big").add_activities([act(n) for n in range(100)])
+    small = count_queries(lambda: stream_client.feed("timeline", 1).follow("user", "small"))
+    big = count_queries(lambda: stream_client.feed("timeline", 2).follow("user", "big"))
+    assert small == big
+    small = count_queries(lambda: stream_client.feed("timeline_aggregated", 1).follow("user", "small"))
+    big = count_queries(lambda: stream_client.feed("timeline_aggregated", 2).follow("user", "big"))
+    assert small == big
+
+
+def test_unknown_options_are_rejected_by_name():
+    with pytest.raises(InvalidStreamBackend, match="'colour'"):
+        DatabaseBackend({"colour": "blue"})
+
+
+def test_orphaned_activities_are_cleaned_up():
+    from django.core.management import call_command
+
+    feed = stream_client.feed("tiny", 1)  # max_length 5
+    feed.add_activities([act(n) for n in range(1, 9)])
+    assert StoredActivity.objects.count() == 8
+    call_command("stream_cleanup", verbosity=0)
+    assert StoredActivity.objects.count() == 5
+    assert len(feed.get()["results"]) == 5

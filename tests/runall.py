@@ -1,0 +1,82 @@
+"""
+Run the test suite once per database server: ``python -m tests.runall``.
+
+SQLite always runs. PostgreSQL and MariaDB/MySQL run when they answer
+(and their Python driver is installed); with ``CI=true`` an unreachable
+server or a missing driver is a failure, not a skip. Arguments after ``--``
+go to every pytest run, e.g. ``python -m tests.runall -- -k follows``.
+
+The last line sums up every run: ``N passed, N failed, N skipped``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+from tests import services
+
+LEGS = [
+    # (name, server to reach, driver module, extra environment)
+    ("sqlite", None, None, {}),
+    ("postgres", "postgres", "psycopg", {}),
+    ("mysql", "mysql", "MySQLdb", {}),
+]
+
+
+def run_leg(name: str, env_extra: dict[str, str], args: list[str]) -> tuple[int, dict[str, int]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.xml")
+        env = {**os.environ, "STREAM_TEST_DB": name, **env_extra}
+        cmd = [sys.executable, "-m", "pytest", f"--junitxml={report}", "-p", "no:cacheprovider", *args]
+        print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
+        code = subprocess.call(cmd, env=env)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if os.path.exists(report):
+            for suite in ET.parse(report).getroot().iter("testsuite"):
+                for key in counts:
+                    counts[key] += int(suite.get(key, 0))
+        return code, counts
+
+
+def main(argv: list[str]) -> int:
+    args = argv[argv.index("--") + 1 :] if "--" in argv else argv
+    only = os.environ.get("STREAM_TEST_LEGS")
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    failed_legs, missing = [], []
+    started = time.monotonic()
+    for name, server, driver, env_extra in LEGS:
+        if only and name not in only.split(","):
+            continue
+        if server and not services.reachable(server):
+            missing.append(f"{name}: server unavailable at %s:%s" % services.ADDRESSES[server])
+            continue
+        if driver and importlib.util.find_spec(driver) is None:
+            missing.append(f"{name}: Python driver {driver!r} not installed")
+            continue
+        code, counts = run_leg(name, env_extra, args)
+        for key in total:
+            total[key] += counts[key]
+        if code not in (0,):
+            failed_legs.append(f"{name} (exit {code})")
+    print(f"\n=== all legs finished in {time.monotonic() - started:.0f}s")
+    for line in missing:
+        print(f"not run: {line}")
+    if failed_legs:
+        print("failed legs: " + ", ".join(failed_legs))
+    failed = total["failures"] + total["errors"]
+    passed = total["tests"] - failed - total["skipped"]
+    if missing and services.required():
+        print("CI requires every database server: failing")
+        failed += len(missing)
+    print(f"{passed} passed, {failed} failed, {total['skipped']} skipped")
+    return 1 if failed or failed_legs or total["tests"] == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,85 @@
+"""System checks report misconfiguration with stable ids."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from stream_django.backends import get_backend
+from stream_django.checks import check_settings
+from stream_django.exceptions import InvalidStreamBackend
+
+
+def ids(**_):
+    return [m.id for m in check_settings()]
+
+
+def test_the_test_settings_pass():
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("STREAM_BACKEND", "nowhere.Backend", "stream_django.E001"),
+        ("STREAM_BACKEND", "stream_django.conf.StreamSettings", "stream_django.E001"),
+        ("STREAM_USER_FEED", 3, "stream_django.E002"),
+        ("STREAM_NEWS_FEEDS", ["timeline"], "stream_django.E003"),
+        ("STREAM_FEEDS", {"user": {"type": "ranked"}}, "stream_django.E004"),
+        ("STREAM_FEEDS", {"user": {"max_length": 0}}, "stream_django.E004"),
+        ("STREAM_FEEDS", {"user": {"colour": 1}}, "stream_django.E004"),
+        ("STREAM_FEEDS", {"user": {"aggregation_format": "no.such.function"}}, "stream_django.E004"),
+        ("STREAM_FEEDS", {"user": {"aggregation_format": "{{ verb | upper }}"}}, "stream_django.E004"),
+        ("STREAM_FEEDS", {"bad slug": "flat"}, "stream_django.E004"),
+        ("STREAM_FEEDS", [], "stream_django.E004"),
+        ("STREAM_FEEDS", {"user": "aggregated", "timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"}, "stream_django.E005"),
+        ("STREAM_FEEDS", {"user": "flat"}, "stream_django.E006"),
+        ("STREAM_ACTIVITY_COPY_LIMIT", 5000, "stream_django.E007"),
+        ("STREAM_FANOUT_CHUNK_SIZE", 0, "stream_django.E008"),
+        ("STREAM_ON_FAILURE", "ignore", "stream_django.E009"),
+        ("STREAM_BACKEND_OPTIONS", {"using": "nope"}, "stream_django.E010"),
+        ("STREAM_PUBLISH_ON_COMMIT", "yes", "stream_django.E011"),
+        ("STREAM_BACKEND_OPTIONS", "using=x", "stream_django.E012"),
+        ("STREAM_FEED_MANAGER_CLASS", "nowhere.Manager", "stream_django.E013"),
+        ("STREAM_PERSONAL_FEED", "notification", "stream_django.W001"),
+    ],
+)
+def test_each_bad_setting_has_its_own_id(settings, name, value, expected):
+    setattr(settings, name, value)
+    assert expected in ids()
+
+
+def test_check_messages_name_the_problem(settings):
+    settings.STREAM_FEEDS = {"user": {"type": "ranked"}}
+    (message,) = check_settings()
+    assert "STREAM_FEEDS['user']['type']" in message.msg
+    assert message.hint
+
+
+def test_manage_check_fails_on_errors(settings):
+    settings.STREAM_BACKEND = "nowhere.Backend"
+    with pytest.raises(SystemCheckError, match="stream_django.E001"):
+        call_command("check")
+
+
+def test_a_bad_backend_path_raises_invalid_stream_backend(settings):
+    settings.STREAM_BACKEND = "nowhere.Backend"
+    with pytest.raises(InvalidStreamBackend, match="nowhere.Backend"):
+        get_backend()
+
+
+def test_the_default_backend_is_the_database():
+    from stream_django.backends.database import DatabaseBackend
+
+    assert isinstance(get_backend(), DatabaseBackend)
+
+
+def test_old_notification_setting_defines_the_default_group(settings):
+    del settings.STREAM_FEEDS
+    settings.STREAM_PERSONAL_FEED = "alerts"
+    from stream_django.engine.feeds import feed_groups
+
+    assert feed_groups()["alerts"].is_notification
+    assert feed_groups()["timeline_aggregated"].is_aggregated
+    assert feed_groups()["timeline"].is_flat
