@@ -208,3 +208,13 @@ def test_notification_feed_follows(feeds):
     feeds.feed("notification", 1).follow("user", 2)
     feeds.feed("user", 2).add_activity(act(1))
     assert feeds.feed("notification", 1).get()["unseen"] == 1
+
+
+def test_an_aggregated_feed_reached_twice_counts_the_activity_once(feeds):
+    agg = feeds.feed("timeline_aggregated", 9)
+    agg.follow("user", 1)
+    agg.follow("topic", "news")
+    feeds.feed("user", 1).add_activity(act(1, to=["topic:news"]))
+    (group,) = agg.get()["results"]
+    assert group["activity_count"] == 1
+    assert len(group["activities"]) == 1

@@ -9,9 +9,11 @@ query. Every operation runs in one transaction.
 
 from __future__ import annotations
 
+import functools
 import random
+import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from django.core import checks
 from django.db import InterfaceError, OperationalError, connections, transaction
@@ -42,6 +44,38 @@ ACTIVITY = StoredActivity._meta.db_table
 #: and never grows past roughly (1 + 1 / TRIM_SAMPLES) * max_length.
 TRIM_SAMPLES = 10
 ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
+
+
+#: How often a write that lost a deadlock is retried (outside a caller's
+#: transaction only: inside one, the caller's transaction is already lost).
+DEADLOCK_RETRIES = 5
+_DEADLOCK_CODES = {1213, "40P01", "40001"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    cause = error.__cause__
+    codes = {getattr(cause, "sqlstate", None), *(getattr(cause, "args", ()) or ())[:1]}
+    return bool(codes & _DEADLOCK_CODES)
+
+
+def retry_on_deadlock(method: F) -> F:
+    """Run a write again when the database chose it as a deadlock victim."""
+
+    @functools.wraps(method)
+    def wrapper(self: DatabaseBackend, *args: Any, **kwargs: Any) -> Any:
+        retries = 0 if connections[self.using].in_atomic_block else DEADLOCK_RETRIES
+        for attempt in range(retries + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except OperationalError as e:
+                if attempt == retries or not _is_deadlock(e):
+                    raise
+                time.sleep(0.005 * 2**attempt * (1 + self.random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper  # type: ignore[return-value]
 
 
 class DatabaseBackend(BaseStorageBackend):
@@ -114,6 +148,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     # -- writes ----------------------------------------------------------
 
+    @retry_on_deadlock
     def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
         with self._write() as cursor:
             self._store(activities)
@@ -122,11 +157,13 @@ class DatabaseBackend(BaseStorageBackend):
                 self._insert_direct(cursor, activity, direct)
                 self._fan_out(cursor, activity, direct)
 
+    @retry_on_deadlock
     def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
         with self._write() as cursor:
             self._store([activity])
             self._insert_direct(cursor, activity, feeds)
 
+    @retry_on_deadlock
     def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
         with self._write() as cursor:
             self._store([activity])
@@ -193,27 +230,35 @@ class DatabaseBackend(BaseStorageBackend):
         self._trim_followers(cursor, sources)
 
     def _add_to_groups(self, cursor: Any, activity: PreparedActivity, name: str, rows: str, params: list[Any]) -> None:
-        """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin)."""
+        """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin).
+
+        One upsert creates the missing groups and bumps the existing ones
+        (only in feeds that do not hold the activity yet), so concurrent
+        writers to one group never lose a count; then the entries.
+        """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
-        cursor.execute(
-            f"UPDATE {GROUP} SET "
-            f"activity_count = activity_count + 1, "
-            f"actor_count = actor_count + CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e "
-            f"  WHERE e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name AND e.actor = %s) THEN 0 ELSE 1 END, "
-            f"latest_key = CASE WHEN latest_key < %s THEN %s ELSE latest_key END, "
-            f"is_seen = %s, is_read = %s "
-            f"WHERE name = %s AND feed IN (SELECT r.feed FROM ({rows}) r) "
-            f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = {GROUP}.feed AND e.activity_key = %s)",
-            [actor, key, key, False, False, name, *params, key],
-        )
         created = connections[self.using].ops.adapt_datetimefield_value(activity.time)
+        select = (
+            f"SELECT DISTINCT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s)"
+        )
+        assignments = (
+            f"activity_count = {GROUP}.activity_count + 1, "
+            f"actor_count = {GROUP}.actor_count + CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e "
+            f"  WHERE e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name AND e.actor = %s) THEN 0 ELSE 1 END, "
+            f"latest_key = CASE WHEN {GROUP}.latest_key < %s THEN %s ELSE {GROUP}.latest_key END, "
+            f"is_seen = %s, is_read = %s"
+        )
         cursor.execute(
-            self._ignore(
+            sql.upsert(
+                self.vendor,
                 GROUP,
                 ["feed", "name", "latest_key", "created_at", "activity_count", "actor_count", "is_seen", "is_read"],
-                f"SELECT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r WHERE 1 = 1",
+                select,
+                ["feed", "name"],
+                assignments,
             ),
-            [name, key, created, False, False, *params],
+            [name, key, created, False, False, *params, key, actor, key, key, False, False],
         )
         cursor.execute(
             self._ignore(
@@ -268,6 +313,7 @@ class DatabaseBackend(BaseStorageBackend):
             ignore_conflicts=True,
         )
 
+    @retry_on_deadlock
     def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
         group = get_group(slug_of(feed))
         model = GroupEntry if group.is_aggregated else FeedEntry
@@ -337,6 +383,7 @@ class DatabaseBackend(BaseStorageBackend):
                 .values_list("activity_id", flat=True)
             )
 
+    @retry_on_deadlock
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
         now = timezone.now()
         with self._write() as cursor:
@@ -366,6 +413,7 @@ class DatabaseBackend(BaseStorageBackend):
                     self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
                     self._maybe_trim(cursor, [source], force=True)
 
+    @retry_on_deadlock
     def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
         with self._write() as cursor:
             for source, target, keep_history in items:
@@ -392,6 +440,7 @@ class DatabaseBackend(BaseStorageBackend):
         )
         cursor.execute(f"DELETE FROM {GROUP} WHERE feed = %s AND activity_count = 0", [feed])
 
+    @retry_on_deadlock
     def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
         with self._write():
             latest = {a.key: a for a in activities}

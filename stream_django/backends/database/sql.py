@@ -24,3 +24,14 @@ def random_below(vendor: str) -> str:
 
 def placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def upsert(vendor: str, table: str, columns: Sequence[str], select: str, conflict: Sequence[str], assignments: str) -> str:
+    """``INSERT ... SELECT`` that runs ``assignments`` on rows that already exist.
+
+    In ``assignments``, ``{table}.column`` is the existing row's value.
+    """
+    cols = ", ".join(columns)
+    if vendor == "mysql":
+        return f"INSERT INTO {table} ({cols}) {select} ON DUPLICATE KEY UPDATE {assignments}"
+    return f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments}"
