@@ -9,3 +9,13 @@ def _fresh_backend():
     reset_backend()
     yield
     reset_backend()
+
+
+@pytest.fixture
+def ann(django_user_model):
+    return django_user_model.objects.create(username="ann")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create(username="bob")

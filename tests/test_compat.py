@@ -6,7 +6,6 @@ import logging
 
 import pytest
 import stream.exceptions
-from django.contrib.auth.models import User
 from django.template import Context, Template
 
 from stream_django import conf
@@ -20,16 +19,6 @@ from stream_django.managers import FeedManager
 from tests.testapp.models import Like, Pin, Tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def ann():
-    return User.objects.create(username="ann")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create(username="bob")
 
 
 class CustomManager(FeedManager):

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -25,16 +24,6 @@ WHEN = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
 def user_feed(user):
     return feed_manager.get_user_feed(user.id).get()["results"]
-
-
-@pytest.fixture
-def ann():
-    return User.objects.create(username="ann")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create(username="bob")
 
 
 def test_a_saved_instance_is_published_with_stream_djangos_activity_shape(ann):

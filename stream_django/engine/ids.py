@@ -78,14 +78,19 @@ def activity_id(seed: str, time: datetime) -> str:
         h -= 0x100000000
     node = (h | 0x100000000) if h > 0 else -h
     node = (node | 0x800000000000) & 0xFFFFFFFFFFFF
+    return _uuid1(ticks, _CLOCK_SEQ, node)
+
+
+def _uuid1(ticks: int, clock_seq: int, node: int) -> str:
+    """Return the version-1 UUID string of a timestamp, clock sequence and node."""
     return str(
         uuid.UUID(
             fields=(
                 ticks & 0xFFFFFFFF,
                 (ticks >> 32) & 0xFFFF,
                 0x1000 | ((ticks >> 48) & 0x0FFF),
-                _CLOCK_SEQ >> 8,
-                _CLOCK_SEQ & 0xFF,
+                clock_seq >> 8,
+                clock_seq & 0xFF,
                 node,
             )
         )
@@ -113,27 +118,13 @@ def id_to_key(value: str, *, param: str = "id") -> str:
             f"{param} must be an activity id (a version-1 UUID), got {value!r}"
         ) from None
     if u.version != 1:
-        raise InputException(
-            f"{param} must be an activity id (a version-1 UUID), got {value!r}"
-        )
+        raise InputException(f"{param} must be an activity id (a version-1 UUID), got {value!r}")
     return f"{u.time:015x}{u.clock_seq_hi_variant:02x}{u.clock_seq_low:02x}{u.node:012x}"
 
 
 def key_to_id(key: str) -> str:
     """Return the activity id of a storage key (the inverse of ``id_to_key``)."""
-    ticks = int(key[:15], 16)
-    return str(
-        uuid.UUID(
-            fields=(
-                ticks & 0xFFFFFFFF,
-                (ticks >> 32) & 0xFFFF,
-                0x1000 | ((ticks >> 48) & 0x0FFF),
-                int(key[15:17], 16),
-                int(key[17:19], 16),
-                int(key[19:], 16),
-            )
-        )
-    )
+    return _uuid1(int(key[:15], 16), int(key[15:19], 16), int(key[19:], 16))
 
 
 def key_time(key: str) -> datetime:

@@ -546,9 +546,9 @@ class DatabaseBackend(BaseStorageBackend):
             if group.is_notification:
                 with connections[db].cursor() as cursor:
                     cursor.execute(
-                        f"SELECT SUM(CASE WHEN is_seen THEN 0 ELSE 1 END), SUM(CASE WHEN is_read THEN 0 ELSE 1 END) "
-                        f"FROM {GROUP} WHERE feed = %s",
-                        [feed],
+                        f"SELECT (SELECT COUNT(*) FROM {GROUP} WHERE feed = %s AND is_seen = %s), "
+                        f"(SELECT COUNT(*) FROM {GROUP} WHERE feed = %s AND is_read = %s)",
+                        [feed, False, feed, False],
                     )
                     unseen, unread = (int(v or 0) for v in cursor.fetchone())
                 self._mark(feed, "is_seen", mark_seen)

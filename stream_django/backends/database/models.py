@@ -87,7 +87,12 @@ class ActivityGroup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["feed", "name"], name="stream_group_feed_name")
         ]
-        indexes = [models.Index(fields=["feed", "latest_key"], name="stream_group_latest")]
+        indexes = [
+            models.Index(fields=["feed", "latest_key"], name="stream_group_latest"),
+            # unseen / unread counts read only the groups they count
+            models.Index(fields=["feed", "is_seen"], name="stream_group_seen"),
+            models.Index(fields=["feed", "is_read"], name="stream_group_read"),
+        ]
 
 
 class Follow(models.Model):
