@@ -48,6 +48,12 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_PUBLISH_ON_COMMIT": True,
     "STREAM_ON_FAILURE": "record",
     "STREAM_TRACK_UPDATES": True,
+    # The django-user-streams API (stream_django.streams).
+    "USER_STREAMS_BACKEND": None,
+    "USER_STREAMS_USE_UTC": False,
+    "USER_STREAMS_FEED": "user_stream",
+    "USER_STREAMS_REDIS_KEY_PREFIX": None,
+    "USER_STREAMS_REDIS_CLIENT_ARGUMENTS": None,
 }
 
 #: Old names still honoured: old name -> current name.
@@ -61,7 +67,7 @@ class StreamSettings:
         self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
-        full = name if name.startswith("STREAM_") else f"STREAM_{name}"
+        full = name if name.startswith(("STREAM_", "USER_STREAMS_")) else f"STREAM_{name}"
         if full not in DEFAULTS:
             raise AttributeError(f"Invalid stream_django setting: {name!r}")
         try:

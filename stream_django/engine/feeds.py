@@ -153,7 +153,13 @@ def feed_groups() -> dict[str, FeedGroup]:
         config = s.FEEDS
         if config is None:
             config = default_feed_config(s.USER_FEED, s.NEWS_FEEDS, s.NOTIFICATION_FEED)
-        _groups_cache = parse_feed_groups(config)
+        groups = parse_feed_groups(config)
+        # The django-user-streams API keeps its items in a flat group of its
+        # own, unbounded unless STREAM_FEEDS configures it.
+        slug = s.USER_STREAMS_FEED
+        if isinstance(slug, str) and SLUG_RE.match(slug) and slug not in groups:
+            groups[slug] = FeedGroup(slug=slug, type=FLAT, max_length=None)
+        _groups_cache = groups
     return _groups_cache
 
 

@@ -95,3 +95,15 @@ def test_orphaned_activities_are_cleaned_up():
     call_command("stream_cleanup", verbosity=0)
     assert StoredActivity.objects.count() == 5
     assert len(feed.get()["results"]) == 5
+
+
+def test_works_without_use_tz(settings):
+    settings.USE_TZ = False
+    stream_client.feed("timeline_aggregated", 1).follow("user", 2)
+    stream_client.feed("user", 2).add_activity(act(1))
+    stream_client.feed("notification", 1).add_activity(act(2))
+    (group,) = stream_client.feed("timeline_aggregated", 1).get()["results"]
+    assert group["created_at"].tzinfo is not None
+    follows = stream_client.feed("user", 2).followers()["results"]
+    assert follows[0]["created_at"].tzinfo is not None
+    assert stream_client.feed("notification", 1).get()["unseen"] == 1

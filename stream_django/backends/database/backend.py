@@ -13,11 +13,13 @@ import functools
 import random
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone as dt_timezone
 from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from django.conf import settings
 
 from django.core import checks
 from django.db import InterfaceError, OperationalError, connections, transaction
-from django.utils import timezone
 
 from stream_django.backends.base import BaseStorageBackend, Entry, Follow, Group, GroupPage, Page
 from stream_django.backends.database import sql
@@ -76,6 +78,16 @@ def retry_on_deadlock(method: F) -> F:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper  # type: ignore[return-value]
+
+
+def _to_db(value: datetime) -> datetime:
+    """An aware UTC datetime as the database takes it (naive UTC without USE_TZ)."""
+    return value if settings.USE_TZ else value.astimezone(dt_timezone.utc).replace(tzinfo=None)
+
+
+def _from_db(value: datetime) -> datetime:
+    """A datetime read back as aware UTC (naive values are UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt_timezone.utc)
 
 
 class DatabaseBackend(BaseStorageBackend):
@@ -237,7 +249,7 @@ class DatabaseBackend(BaseStorageBackend):
         writers to one group never lose a count; then the entries.
         """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
-        created = connections[self.using].ops.adapt_datetimefield_value(activity.time)
+        created = connections[self.using].ops.adapt_datetimefield_value(_to_db(activity.time))
         select = (
             f"SELECT DISTINCT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r "
             f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s)"
@@ -293,7 +305,7 @@ class DatabaseBackend(BaseStorageBackend):
             g = groups.get(name)
             if g is None:
                 g = groups[name] = ActivityGroup(
-                    feed=feed, name=name, latest_key=key, created_at=ids.key_time(key),
+                    feed=feed, name=name, latest_key=key, created_at=_to_db(ids.key_time(key)),
                     activity_count=0, actor_count=0,
                 )
             g.activity_count += 1
@@ -385,7 +397,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     @retry_on_deadlock
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
-        now = timezone.now()
+        now = _to_db(datetime.now(dt_timezone.utc))
         with self._write() as cursor:
             FollowRow.objects.using(self.using).bulk_create(
                 [
@@ -558,7 +570,7 @@ class DatabaseBackend(BaseStorageBackend):
                 Group(
                     name=g.name,
                     latest_key=g.latest_key,
-                    created_at=g.created_at,
+                    created_at=_from_db(g.created_at),
                     updated_at=ids.key_time(g.latest_key),
                     activity_count=g.activity_count,
                     actor_count=g.actor_count,
@@ -616,7 +628,7 @@ class DatabaseBackend(BaseStorageBackend):
             return []
         rows = qs.order_by("-created_at", "-id")[offset : offset + limit]
         with self._guard():
-            return [Follow(r.source, r.target, r.created_at, r.updated_at) for r in rows]
+            return [Follow(r.source, r.target, _from_db(r.created_at), _from_db(r.updated_at)) for r in rows]
 
     def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
         qs = FollowRow.objects.using(self.using).filter(target=feed)
