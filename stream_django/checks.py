@@ -89,6 +89,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         messages.append(_error(f"STREAM_FEED_MANAGER_CLASS {stream_settings.FEED_MANAGER_CLASS!r} cannot be imported: {e}",
                                None, "E013"))
 
+    if not isinstance(stream_settings.USER_STREAMS_USE_UTC, bool):
+        messages.append(_error("USER_STREAMS_USE_UTC must be True or False.", None, "E030"))
+    path = stream_settings.USER_STREAMS_BACKEND
+    if path is not None:
+        try:
+            import_string(path)
+        except ImportError as e:
+            messages.append(_error(f"USER_STREAMS_BACKEND {path!r} cannot be imported: {e}",
+                                   "Name a class with add_stream_item() and get_stream_items().", "E031"))
+    slug = stream_settings.USER_STREAMS_FEED
+    from stream_django.engine.feeds import SLUG_RE
+
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        messages.append(_error(f"USER_STREAMS_FEED must be a feed group slug, got {slug!r}.", None, "E032"))
+    args = stream_settings.USER_STREAMS_REDIS_CLIENT_ARGUMENTS
+    if args is not None and not isinstance(args, dict):
+        messages.append(_error("USER_STREAMS_REDIS_CLIENT_ARGUMENTS must be a dict.", None, "E033"))
+    prefix = stream_settings.USER_STREAMS_REDIS_KEY_PREFIX
+    if prefix is not None and not isinstance(prefix, str):
+        messages.append(_error("USER_STREAMS_REDIS_KEY_PREFIX must be a string.", None, "E034"))
+
     for old, new in RENAMED.items():
         if hasattr(settings, old):
             messages.append(checks.Warning(f"{old} is the old name of {new}.", hint=f"Rename it to {new}.",

@@ -43,6 +43,11 @@ def test_the_test_settings_pass():
         ("STREAM_BACKEND_OPTIONS", "using=x", "stream_django.E012"),
         ("STREAM_FEED_MANAGER_CLASS", "nowhere.Manager", "stream_django.E013"),
         ("STREAM_PERSONAL_FEED", "notification", "stream_django.W001"),
+        ("USER_STREAMS_USE_UTC", "yes", "stream_django.E030"),
+        ("USER_STREAMS_BACKEND", "nowhere.Backend", "stream_django.E031"),
+        ("USER_STREAMS_FEED", "bad slug", "stream_django.E032"),
+        ("USER_STREAMS_REDIS_CLIENT_ARGUMENTS", "host=x", "stream_django.E033"),
+        ("USER_STREAMS_REDIS_KEY_PREFIX", 3, "stream_django.E034"),
     ],
 )
 def test_each_bad_setting_has_its_own_id(settings, name, value, expected):
