@@ -93,16 +93,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         messages.append(_error("USER_STREAMS_USE_UTC must be True or False.", None, "E030"))
     path = stream_settings.USER_STREAMS_BACKEND
     if path is not None:
+        hint = "Name a class with add_stream_item() and get_stream_items()."
+        if isinstance(path, str) and path.startswith("user_streams."):
+            hint = ("This is a django-user-streams backend: remove the setting to keep the items "
+                    "in STREAM_BACKEND (see docs/user-streams.md).")
         try:
-            import_string(path)
+            cls = import_string(path)
         except ImportError as e:
-            messages.append(_error(f"USER_STREAMS_BACKEND {path!r} cannot be imported: {e}",
-                                   "Name a class with add_stream_item() and get_stream_items().", "E031"))
+            messages.append(_error(f"USER_STREAMS_BACKEND {path!r} cannot be imported: {e}", hint, "E031"))
+        else:
+            missing = [m for m in ("add_stream_item", "get_stream_items") if not callable(getattr(cls, m, None))]
+            if missing:
+                messages.append(_error(f"USER_STREAMS_BACKEND {path!r} has no {' or '.join(missing)} method.",
+                                       hint, "E031"))
     slug = stream_settings.USER_STREAMS_FEED
     from stream_django.engine.feeds import SLUG_RE
 
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         messages.append(_error(f"USER_STREAMS_FEED must be a feed group slug, got {slug!r}.", None, "E032"))
+    elif groups is not None and slug in groups and not groups[slug].is_flat:
+        messages.append(_error(f"USER_STREAMS_FEED {slug!r} names a feed group of type {groups[slug].type!r} "
+                               "in STREAM_FEEDS; user streams need a flat one.", f"Declare {slug!r} as flat or leave it out.", "E035"))
     args = stream_settings.USER_STREAMS_REDIS_CLIENT_ARGUMENTS
     if args is not None and not isinstance(args, dict):
         messages.append(_error("USER_STREAMS_REDIS_CLIENT_ARGUMENTS must be a dict.", None, "E033"))

@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_STREAMS_USE_UTC": False,
     "USER_STREAMS_FEED": "user_stream",
     "USER_STREAMS_REDIS_KEY_PREFIX": None,
-    "USER_STREAMS_REDIS_CLIENT_ARGUMENTS": None,
+    "USER_STREAMS_REDIS_CLIENT_ARGUMENTS": {},
 }
 
 #: Old names still honoured: old name -> current name.

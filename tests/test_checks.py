@@ -9,6 +9,7 @@ from django.core.management.base import SystemCheckError
 from stream_django.backends import get_backend
 from stream_django.checks import check_settings
 from stream_django.exceptions import InvalidStreamBackend
+from tests import settings as test_settings
 
 
 def ids(**_):
@@ -45,14 +46,23 @@ def test_the_test_settings_pass():
         ("STREAM_PERSONAL_FEED", "notification", "stream_django.W001"),
         ("USER_STREAMS_USE_UTC", "yes", "stream_django.E030"),
         ("USER_STREAMS_BACKEND", "nowhere.Backend", "stream_django.E031"),
+        ("USER_STREAMS_BACKEND", "stream_django.conf.StreamSettings", "stream_django.E031"),
         ("USER_STREAMS_FEED", "bad slug", "stream_django.E032"),
         ("USER_STREAMS_REDIS_CLIENT_ARGUMENTS", "host=x", "stream_django.E033"),
         ("USER_STREAMS_REDIS_KEY_PREFIX", 3, "stream_django.E034"),
+        ("STREAM_FEEDS", {**test_settings.STREAM_FEEDS, "user_stream": "aggregated"}, "stream_django.E035"),
     ],
 )
 def test_each_bad_setting_has_its_own_id(settings, name, value, expected):
     setattr(settings, name, value)
     assert expected in ids()
+
+
+def test_an_old_user_streams_backend_path_gets_a_migration_hint(settings):
+    settings.USER_STREAMS_BACKEND = "user_streams.backends.user_streams_redis_backend.RedisBackend"
+    (message,) = check_settings()
+    assert message.id == "stream_django.E031"
+    assert "django-user-streams" in message.hint
 
 
 def test_check_messages_name_the_problem(settings):
