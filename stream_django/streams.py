@@ -26,10 +26,11 @@ from __future__ import annotations
 import json
 import operator
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,7 +44,11 @@ from stream_django.backends import get_backend
 from stream_django.backends.base import BaseStorageBackend, Entry, Page
 from stream_django.conf import stream_settings
 from stream_django.engine import ids, serializer
-from stream_django.engine.activities import MAX_JSON_BYTES, prepare_activity
+from stream_django.engine.activities import (
+    MAX_JSON_BYTES,
+    PreparedActivity,
+    prepare_activity,
+)
 from stream_django.engine.feeds import feed_id, get_group
 from stream_django.exceptions import InputException
 
@@ -123,7 +128,8 @@ def _storage() -> BaseStorageBackend:
     return backend
 
 
-def _feed(user_pk: Any) -> str:
+def _slug() -> str:
+    """Return the feed group of the streams, checked to be flat."""
     slug = stream_settings.USER_STREAMS_FEED
     group = get_group(slug)
     if not group.is_flat:
@@ -131,7 +137,7 @@ def _feed(user_pk: Any) -> str:
             f"USER_STREAMS_FEED {slug!r} names a feed group of type {group.type!r} in "
             "STREAM_FEEDS; user streams need a flat one"
         )
-    return feed_id(slug, user_pk)
+    return slug
 
 
 # -- users -----------------------------------------------------------------
@@ -259,7 +265,7 @@ def _check_content(content: Any) -> str:
     return str(content)  # a plain str, even for SafeString and other subclasses
 
 
-def _prepare(content: str, time: datetime) -> Any:
+def _prepare(content: str, time: datetime) -> PreparedActivity:
     item_id = uuid.uuid4().hex
     data = {
         "actor": ACTOR,
@@ -305,9 +311,9 @@ def add_stream_item(
         return
     time = _stored_time(created_at) if created_at is not None else ids.to_utc_ms(datetime.now(timezone.utc))
     activity = _prepare(content, time)
-    backend = _storage()
+    backend, slug = _storage(), _slug()
     for chunk in _pk_chunks(users, stream_settings.FANOUT_CHUNK_SIZE):
-        backend.add_to_many(activity, [_feed(pk) for pk in chunk])
+        backend.add_to_many(activity, [feed_id(slug, pk) for pk in chunk])
 
 
 def get_stream_items(user: Any) -> Any:
@@ -320,7 +326,7 @@ def get_stream_items(user: Any) -> Any:
     delegate = _delegate()
     if delegate is not None:
         return delegate.get_stream_items(user)
-    return StreamItems(_storage(), _feed(pk))
+    return StreamItems(_storage(), feed_id(_slug(), pk))
 
 
 class StreamItems:

@@ -7,6 +7,7 @@ adding its name there and a branch to the ``backend`` fixture.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -426,8 +427,8 @@ def test_a_remote_backend_is_refused_with_a_hint(users, settings):
 class ListBackend:
     """A custom backend, as django-user-streams lets sites write."""
 
-    calls: list = []
-    items: dict = {}
+    calls: ClassVar[list] = []
+    items: ClassVar[dict] = {}
 
     def add_stream_item(self, users, content, created_at):
         self.calls.append((users, content, created_at))
