@@ -319,8 +319,9 @@ def add_stream_item(
 def get_stream_items(user: Any) -> Any:
     """Return the items of ``user``'s stream, newest first.
 
-    The result is lazy: ``len()`` and each slice or index cost one query (one
-    round trip on Redis), so it can be handed to Django's ``Paginator``.
+    The result is lazy: ``len()`` and each slice or index cost one read of
+    the backend (one query on the database), so it can be handed to Django's
+    ``Paginator``.
     """
     pk = _user_pk(user, "user")
     delegate = _delegate()
