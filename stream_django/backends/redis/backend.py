@@ -117,7 +117,11 @@ class RedisBackend(BaseStorageBackend):
         self.url = stream_settings.REDIS_URL
         self.random = random.Random()
         self._redis: Any = None
-        self.cluster = False
+        try:
+            #: Whether STREAM_REDIS_URL names a cluster (a list of node URLs).
+            self.cluster = connection.parse_urls(self.url)[1]
+        except InvalidStreamBackend:
+            self.cluster = False  # reported by check(), raised at first use
         self._shas: dict[str, str] = {}
 
     # -- configuration -----------------------------------------------------
@@ -144,7 +148,7 @@ class RedisBackend(BaseStorageBackend):
                     id="stream_django.E020",
                 )
             )
-        if not self.url:
+        if self.url is None or self.url == "":
             messages.append(
                 checks.Error(
                     "STREAM_BACKEND is the redis backend but STREAM_REDIS_URL is not set.",
@@ -175,7 +179,7 @@ class RedisBackend(BaseStorageBackend):
     def redis(self) -> Any:
         """The redis-py client (``Redis`` or ``RedisCluster``), shared per process."""
         if self._redis is None:
-            if not self.url:
+            if self.url is None or self.url == "":
                 raise InvalidStreamBackend("STREAM_REDIS_URL is not set (the redis backend needs it)")
             try:
                 import redis  # noqa: F401
@@ -184,7 +188,6 @@ class RedisBackend(BaseStorageBackend):
                     "the redis backend needs redis-py: pip install 'django-activity-feeds[redis]'"
                 ) from None
             nodes, cluster = connection.parse_urls(self.url)
-            self.cluster = cluster
             import redis.exceptions as rex
 
             with self._guard():
@@ -235,9 +238,7 @@ class RedisBackend(BaseStorageBackend):
                     for command, args in chunk:
                         if command.startswith("script:"):
                             keys, argv = args
-                            # execute_command: redis-py's cluster pipeline
-                            # refuses the evalsha() method, not the command.
-                            pipe.execute_command("EVALSHA", self._sha(command[7:]), len(keys), *keys, *argv)
+                            self._evalsha(pipe, command[7:], keys, argv)
                         else:
                             getattr(pipe, command)(*args)
                     out = pipe.execute(raise_on_error=False)
@@ -263,8 +264,19 @@ class RedisBackend(BaseStorageBackend):
         with self._guard():
             pipe = self.redis.pipeline(transaction=False)
             for command, (keys, argv) in calls:
-                pipe.execute_command("EVALSHA", self._sha(command[7:]), len(keys), *keys, *argv)
+                self._evalsha(pipe, command[7:], keys, argv)
             return pipe.execute(raise_on_error=False)
+
+    def _evalsha(self, pipe: Any, name: str, keys: Sequence[str], argv: Sequence[Any]) -> None:
+        """Queue script ``name`` on ``pipe``.
+
+        ``execute_command``, because redis-py's cluster pipeline refuses the
+        ``evalsha()`` method (not the command); on a cluster the node is
+        given, found from the client's slot table, because otherwise redis-py
+        asks a server for the keys of every EVALSHA (a round trip each).
+        """
+        options = {"target_nodes": self._redis.get_node_from_key(keys[0])} if self.cluster else {}
+        pipe.execute_command("EVALSHA", self._sha(name), len(keys), *keys, *argv, **options)
 
     def _call(self, command: str, *args: Any) -> Any:
         return self._run([(command, args)])[0]
