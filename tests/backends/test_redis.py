@@ -18,12 +18,7 @@ from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
 from tests.contract.helpers import act
-from tests.redis_support import (  # noqa: F401 - fixtures
-    redis_cluster,
-    redis_cluster_settings,
-    redis_settings,
-    require_redis_leg,
-)
+from tests.redis_support import require_redis_leg
 
 
 @pytest.fixture(params=["redis", "redis_cluster"])

@@ -11,7 +11,6 @@ import pytest
 
 from stream_django.backends import get_backend
 from stream_django.conf import DATABASE_BACKEND
-from tests.redis_support import redis_cluster  # noqa: F401 - session fixture
 
 BACKENDS = ["database", "redis", "redis_cluster"]
 
@@ -32,6 +31,3 @@ def feeds(request, backend_name, settings, db):
     else:  # pragma: no cover - each other backend adds its own branch
         raise AssertionError(f"unknown backend {backend_name}")
     return get_backend().client
-
-
-from tests.redis_support import redis_cluster_settings, redis_settings  # noqa: E402,F401
