@@ -14,6 +14,7 @@ import pytest
 from redis.connection import AbstractConnection
 
 from stream_django.backends import get_backend
+from stream_django.backends.base import Page
 from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
@@ -154,7 +155,7 @@ def test_trimming_releases_bodies_and_is_amortised(prefix, settings):
     trims = [(a, b) for a, b in zip(sizes, sizes[1:]) if b < a]
     assert trims and set(trims) == {(22, 20)}  # ... then one trim back to 20 (3 entries)
     assert len(trims) == (100 - 22) // 3  # one write in three trims, not every write
-    held = {e.key for e in b.read_feed("medium:1", __import__("stream_django.backends.base", fromlist=["Page"]).Page(limit=100))}
+    held = {e.key for e in b.read_feed("medium:1", Page(limit=100))}
     bodies = [k for k in b.redis.scan_iter(match=f"{prefix}a:*", count=1000)]
     assert {k[len(prefix) + 2 :] for k in bodies} == held
 

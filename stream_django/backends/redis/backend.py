@@ -37,7 +37,6 @@ can only leave a body behind, never a dangling entry.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -115,7 +114,6 @@ class RedisBackend(BaseStorageBackend):
         client_options.setdefault("socket_timeout", stream_settings.TIMEOUT)
         self.client_options = client_options
         self.url = stream_settings.REDIS_URL
-        self.random = random.Random()
         self._redis: Any = None
         try:
             #: Whether STREAM_REDIS_URL names a cluster (a list of node URLs).
