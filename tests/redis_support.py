@@ -3,8 +3,11 @@ Real Redis servers for the tests: the local server (127.0.0.1:6379, db 9)
 and a 3-node Redis Cluster the session starts on loopback ports.
 
 Each test writes under a key prefix of its own and deletes only the keys
-under it (never FLUSHDB). The Redis tests run in the sqlite leg of
-``tests/runall.py`` only: Redis does not depend on the database.
+under it (never FLUSHDB). The cluster's nodes are child processes of the
+test session, stopped (by their process ids) when it ends. Its ports are
+the first free ones from 7101 up (each with its cluster bus port, +10000,
+free too), or those of ``STREAM_TEST_CLUSTER_PORTS`` ("7101,7102,7103"),
+so concurrent test sessions do not collide.
 """
 
 from __future__ import annotations
@@ -22,26 +25,13 @@ import pytest
 
 from tests import services
 
-CLUSTER_PORTS = [int(p) for p in os.environ.get("STREAM_TEST_CLUSTER_PORTS", "7101,7102,7103").split(",")]
 CLUSTER_HOST = "127.0.0.1"
-
-
-def require_redis_leg() -> None:
-    """Skip unless this run is the sqlite leg (or no leg was chosen)."""
-    leg = os.environ.get("STREAM_TEST_DB", "sqlite") or "sqlite"
-    if leg != "sqlite":
-        pytest.skip(
-            f"Redis tests run in the sqlite leg only (STREAM_TEST_DB={leg!r}); "
-            "the Redis backend does not use the database"
-        )
+FIRST_PORT = 7101
+NODES = 3
 
 
 def unique_prefix() -> str:
     return f"sdtest:{uuid.uuid4().hex[:12]}:"
-
-
-def cluster_urls() -> list[str]:
-    return [f"redis://{CLUSTER_HOST}:{p}" for p in CLUSTER_PORTS]
 
 
 def delete_prefix(client: Any, prefix: str) -> None:
@@ -55,7 +45,28 @@ def delete_prefix(client: Any, prefix: str) -> None:
     pipe.execute()
 
 
-def _port_open(port: int) -> bool:
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((CLUSTER_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(start: int, count: int = NODES) -> list[int]:
+    """The first ``count`` consecutive ports from ``start`` that are free,
+    with their cluster bus ports (+10000)."""
+    port = start
+    while port + count + 10000 < 65536:
+        block = list(range(port, port + count))
+        if all(port_free(p) and port_free(p + 10000) for p in block):
+            return block
+        port += 1
+    raise RuntimeError(f"no {count} free ports from {start} for the test Redis Cluster")
+
+
+def _listening(port: int) -> bool:
     try:
         with socket.create_connection((CLUSTER_HOST, port), timeout=0.5):
             return True
@@ -70,59 +81,93 @@ def _cli(port: int, *args: str) -> str:
     ).stdout
 
 
+def start_server(port: int, directory: str, *extra: str) -> subprocess.Popen[bytes]:
+    """Start a redis-server child process on ``port``; wait until it listens."""
+    log = open(os.path.join(directory, f"{port}.log"), "wb")
+    process = subprocess.Popen(
+        ["redis-server", "--bind", CLUSTER_HOST, "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", directory, *extra],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    log.close()
+    deadline = time.monotonic() + 10
+    while not _listening(port):
+        if process.poll() is not None:
+            with open(os.path.join(directory, f"{port}.log"), errors="replace") as f:
+                raise RuntimeError(f"redis-server on port {port} exited: {f.read()[-500:]}")
+        if time.monotonic() > deadline:
+            stop_server(process)
+            raise RuntimeError(f"redis-server on port {port} did not start listening")
+        time.sleep(0.02)
+    return process
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server this session started, by its process id."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _start_cluster(ports: list[int], directory: str, started: list[subprocess.Popen[bytes]]) -> None:
+    for port in ports:
+        started.append(
+            start_server(port, directory, "--cluster-enabled", "yes",
+                         "--cluster-config-file", f"nodes-{port}.conf")
+        )
+    subprocess.run(
+        ["redis-cli", "--cluster", "create", *[f"{CLUSTER_HOST}:{p}" for p in ports],
+         "--cluster-replicas", "0", "--cluster-yes"],
+        check=True, capture_output=True, timeout=60,
+    )
+    deadline = time.monotonic() + 30
+    while not all("cluster_state:ok" in _cli(p, "cluster", "info") for p in ports):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[list[str]]:
     """Start a 3-primary Redis Cluster for the session; yield its node URLs."""
-    require_redis_leg()
     services.require("redis-server")
     services.require("redis-cli")
-    busy = [p for p in CLUSTER_PORTS if _port_open(p)]
-    if busy:
-        message = f"cannot start the test Redis Cluster: ports {busy} are in use"
-        if services.required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    tmp = tempfile.mkdtemp(prefix="sd-redis-cluster-")
-    started: list[int] = []
+    fixed = os.environ.get("STREAM_TEST_CLUSTER_PORTS")
+    directory = tempfile.mkdtemp(prefix="sd-redis-cluster-")
+    started: list[subprocess.Popen[bytes]] = []
     try:
-        for port in CLUSTER_PORTS:
-            subprocess.run(
-                ["redis-server", "--bind", CLUSTER_HOST, "--port", str(port), "--cluster-enabled", "yes",
-                 "--cluster-config-file", f"nodes-{port}.conf", "--save", "", "--appendonly", "no",
-                 "--dir", tmp, "--daemonize", "yes", "--logfile", os.path.join(tmp, f"{port}.log")],
-                check=True, timeout=30,
-            )
-            started.append(port)
-        deadline = time.monotonic() + 20
-        while not all(_port_open(p) for p in CLUSTER_PORTS):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the cluster nodes did not start listening")
-            time.sleep(0.05)
-        subprocess.run(
-            ["redis-cli", "--cluster", "create", *[f"{CLUSTER_HOST}:{p}" for p in CLUSTER_PORTS],
-             "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, capture_output=True, timeout=60,
-        )
-        while True:
-            if all("cluster_state:ok" in _cli(p, "cluster", "info") for p in CLUSTER_PORTS):
-                break
-            if time.monotonic() > deadline + 20:
-                raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
-            time.sleep(0.1)
-        yield cluster_urls()
-    finally:
-        for port in started:
+        start = FIRST_PORT
+        for attempt in range(3):
+            ports = [int(p) for p in fixed.split(",")] if fixed else free_ports(start)
             try:
-                _cli(port, "shutdown", "nosave")
-            except subprocess.SubprocessError:
-                pass  # the node is already gone
-        shutil.rmtree(tmp, ignore_errors=True)
+                _start_cluster(ports, directory, started)
+                break
+            except RuntimeError as e:
+                # Another process took a port between the probe and the
+                # start: stop what started and try the next ports.
+                for process in started:
+                    stop_server(process)
+                started.clear()
+                if fixed or attempt == 2:
+                    message = f"cannot start the test Redis Cluster on ports {ports}: {e}"
+                    if services.required():
+                        pytest.fail(message, pytrace=False)
+                    pytest.skip(message)
+                start = ports[-1] + 1
+        yield [f"redis://{CLUSTER_HOST}:{p}" for p in ports]
+    finally:
+        for process in started:
+            stop_server(process)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
 def redis_settings(settings: Any) -> Iterator[str]:
     """Point the backend at the single test server under a fresh prefix."""
-    require_redis_leg()
     services.require("redis")
     import redis
 
@@ -143,7 +188,7 @@ def redis_settings(settings: Any) -> Iterator[str]:
 @pytest.fixture
 def redis_cluster_settings(settings: Any, redis_cluster: list[str]) -> Iterator[str]:
     """Point the backend at the test cluster under a fresh prefix."""
-    from redis.cluster import ClusterNode, RedisCluster
+    from redis.cluster import RedisCluster
 
     from stream_django.conf import REDIS_BACKEND
 
@@ -152,7 +197,7 @@ def redis_cluster_settings(settings: Any, redis_cluster: list[str]) -> Iterator[
     settings.STREAM_REDIS_URL = redis_cluster
     settings.STREAM_BACKEND_OPTIONS = {"key_prefix": prefix}
     yield prefix
-    client = RedisCluster(startup_nodes=[ClusterNode(CLUSTER_HOST, p) for p in CLUSTER_PORTS])
+    client = RedisCluster.from_url(redis_cluster[0])
     try:
         delete_prefix(client, prefix)
     finally:
