@@ -3,28 +3,34 @@ Feeds in Redis: one server or a Redis Cluster.
 
 Key layout (``P`` is the ``key_prefix``, default ``"sd:"``; ``F`` a feed id
 such as ``user:1``; every key of a feed carries the hash tag ``{F}``, so a
-feed lives in one cluster slot and one Lua script can change it atomically):
+feed lives in one cluster slot and one Lua script changes it atomically):
 
-==========================  =====  ===========================================
-key                         type   content
-==========================  =====  ===========================================
-``P{F}:e``                  zset   flat feed: ``key + origin``, all scores 0
-``P{F}:g``                  zset   groups: ``latest key + name``, scores 0
-``P{F}:ge:<group>``         zset   a group's activity keys, scores 0
-``P{F}:ga:<group>``         hash   actor -> activities of the group
-``P{F}:gc``                 hash   group -> key of its first activity
-``P{F}:x``                  hash   key -> JSON ``[group, actor, origin]``
-``P{F}:us`` / ``P{F}:ur``   set    unseen / unread groups (notification)
-``P{F}:fr`` / ``P{F}:frc``  zset   feeds following F (score: µs) / per slug
-``P{F}:fg`` / ``P{F}:fgc``  zset   feeds F follows / per slug
-``Pa:<key>``                hash   activity body: ``j`` JSON, ``f`` foreign
-                                   id, ``n`` references
-``Pf:<foreign id>``         set    keys of the activities with that foreign id
-==========================  =====  ===========================================
+===============================  =====  ======================================
+key                              type   content
+===============================  =====  ======================================
+``P{F}:e``                       zset   flat feed: ``key + origin``, scores 0
+``P{F}:g``                       zset   groups: ``latest key + name``, scores 0
+``P{F}:ge:<group>``              zset   a group's activity keys, scores 0
+``P{F}:ga:<group>``              hash   actor -> activities of the group
+``P{F}:gc``                      hash   group -> key of its first activity
+``P{F}:x``                       hash   key -> JSON ``[group, actor, origin]``
+``P{F}:us`` / ``P{F}:ur``        set    unseen / unread groups (notification)
+``P{F}:fr`` / ``P{F}:frc``       zset   feeds following F (score: µs) / per
+                                        slug
+``P{F}:fk``                      zset   feeds that unfollowed F keeping history
+``P{F}:fg`` / ``P{F}:fgc``       zset   feeds F follows / per slug
+``Pa:<time+seq>{<node>}``        hash   activity body: ``j`` JSON, ``f``
+                                        foreign id, ``n`` references
+``Pf:{<node>}<foreign id>``      set    keys of the activities with that
+                                        foreign id
+===============================  =====  ======================================
 
 Storage keys (``stream_django.engine.ids``) are 31 hex characters that sort
 in time order, so a sorted set with equal scores is ordered exactly by
-``ZRANGEBYLEX``; cursors become lexical bounds.
+``ZRANGEBYLEX``; cursors become lexical bounds. A key's last 12 digits (the
+UUID node) are a hash of the foreign id: the body and foreign-id index of an
+activity share that hash tag, so one script keeps them consistent, and
+bodies spread over the cluster.
 
 Write order, which keeps readers consistent across slots: an activity's body
 (and its reference count) is written before any feed entry points to it, and
@@ -37,11 +43,12 @@ can only leave a body behind, never a dangling entry.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timezone as dt_timezone
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from django.core import checks
 
@@ -61,7 +68,11 @@ TRIM_SLACK = 10
 #: every member that starts with ``key``.
 HIGH = b"\xff"
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
+KEY = ids.KEY_LENGTH
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 
+#: ``(command, args)``: a redis-py pipeline method and its arguments, or
+#: ``("script:NAME", (keys, argv))`` for one of ``scripts.SCRIPTS``.
 Call = tuple[str, tuple[Any, ...]]
 
 
@@ -71,6 +82,33 @@ def _now_us() -> int:
 
 def _from_us(value: float) -> datetime:
     return datetime.fromtimestamp(int(value) / 1_000_000, tz=dt_timezone.utc)
+
+
+@functools.lru_cache(maxsize=4096)
+def node_of(foreign_id: str) -> str:
+    """The last 12 hex digits of the keys of every activity with ``foreign_id``."""
+    return ids.id_to_key(ids.activity_id(foreign_id, _ANY_TIME))[19:]
+
+
+class _Names:
+    """Group names and actors of the activities being written (computed once
+    per activity and feed group, whatever the number of feeds)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.decoded: dict[str, dict[str, Any]] = {}
+        self.names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, group: FeedGroup, key: str) -> tuple[str, str] | None:
+        found = self.names.get((group.slug, key))
+        if found is None:
+            if key not in self.texts:
+                return None
+            activity = self.decoded.get(key)
+            if activity is None:
+                activity = self.decoded[key] = serializer.loads(self.texts[key])
+            found = self.names[(group.slug, key)] = (group.group_key(activity), str(activity.get("actor", "")))
+        return found
 
 
 class RedisBackend(BaseStorageBackend):
@@ -120,7 +158,6 @@ class RedisBackend(BaseStorageBackend):
             self.cluster = connection.parse_urls(self.url)[1]
         except InvalidStreamBackend:
             self.cluster = False  # reported by check(), raised at first use
-        self._shas: dict[str, str] = {}
 
     # -- configuration -----------------------------------------------------
 
@@ -207,63 +244,55 @@ class RedisBackend(BaseStorageBackend):
 
         try:
             yield
-        except (rex.ConnectionError, rex.TimeoutError, rex.ClusterDownError) as e:
+        except (rex.ConnectionError, rex.TimeoutError, rex.ClusterError) as e:
             raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
 
-    def _load_scripts(self) -> None:
-        with self._guard():
-            for name, source in scripts.SCRIPTS.items():
-                self._shas[name] = self.redis.script_load(source)
+    # -- commands and scripts ------------------------------------------------
 
-    def _sha(self, name: str) -> str:
-        if name not in self._shas:
-            self._load_scripts()
-        return self._shas[name]
-
-    def _run(self, calls: Sequence[Call]) -> list[Any]:
-        """Run ``calls`` (``(command, args)``; ``"script:NAME"`` for a script,
-        args ``(keys, argv)``) in pipelines of ``batch_size``: one round trip
-        per chunk on one server, per node of the chunk on a cluster."""
-        import redis.exceptions as rex
-
-        results: list[Any] = []
-        client = self.redis
-        for start in range(0, len(calls), self.batch_size):
-            chunk = calls[start : start + self.batch_size]
-            for attempt in range(2):
-                with self._guard():
-                    pipe = client.pipeline(transaction=False)
-                    for command, args in chunk:
-                        if command.startswith("script:"):
-                            keys, argv = args
-                            self._evalsha(pipe, command[7:], keys, argv)
-                        else:
-                            getattr(pipe, command)(*args)
-                    out = pipe.execute(raise_on_error=False)
-                missing = any(isinstance(r, rex.NoScriptError) for r in out)
-                if missing and attempt == 0:
-                    # The server lost its script cache (restart, failover):
-                    # reload; a NOSCRIPT call did not run, the others did.
-                    self._load_scripts()
-                    redo = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
-                    again = self._run_once([chunk[i] for i in redo])
-                    for i, r in zip(redo, again):
-                        out[i] = r
-                for r in out:
-                    if isinstance(r, Exception):
-                        if isinstance(r, (rex.ConnectionError, rex.TimeoutError)):
-                            raise BackendUnavailable(f"the {self.address} cannot be reached: {r}") from r
-                        raise r
-                results.extend(out)
-                break
-        return results
-
-    def _run_once(self, calls: Sequence[Call]) -> list[Any]:
+    def _send(self, calls: Sequence[Call]) -> list[Any]:
+        """Send ``calls`` in one pipeline (on a cluster: one per node, all
+        written before any reply is read); errors come back as values."""
         with self._guard():
             pipe = self.redis.pipeline(transaction=False)
-            for command, (keys, argv) in calls:
-                self._evalsha(pipe, command[7:], keys, argv)
+            for command, args in calls:
+                if command.startswith("script:"):
+                    keys, argv = args
+                    self._evalsha(pipe, command[7:], keys, argv)
+                else:
+                    getattr(pipe, command)(*args)
             return pipe.execute(raise_on_error=False)
+
+    def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
+        """Run ``calls`` in one pipeline and return their results."""
+        import redis.exceptions as rex
+
+        if not calls:
+            return []
+        out = self._send(calls)
+        missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
+        if missing:
+            # The server does not know a script (first use, restart,
+            # failover): load them all and repeat only the calls that did
+            # not run (a NOSCRIPT reply means the script did nothing).
+            with self._guard():
+                for source in scripts.SCRIPTS.values():
+                    self.redis.script_load(source)
+            for i, result in zip(missing, self._send([calls[i] for i in missing])):
+                out[i] = result
+        for result in out:
+            if isinstance(result, (rex.ConnectionError, rex.TimeoutError)):
+                raise BackendUnavailable(f"the {self.address} cannot be reached: {result}") from result
+            if isinstance(result, Exception):
+                raise result
+        return out
+
+    def _run(self, calls: Sequence[Call]) -> list[Any]:
+        """Run ``calls`` in pipelines of ``batch_size``: one round trip per
+        chunk on one server, per node of the chunk (in parallel) on a cluster."""
+        results: list[Any] = []
+        for start in range(0, len(calls), self.batch_size):
+            results.extend(self._pipeline(calls[start : start + self.batch_size]))
+        return results
 
     def _evalsha(self, pipe: Any, name: str, keys: Sequence[str], argv: Sequence[Any]) -> None:
         """Queue script ``name`` on ``pipe``.
@@ -274,10 +303,49 @@ class RedisBackend(BaseStorageBackend):
         asks a server for the keys of every EVALSHA (a round trip each).
         """
         options = {"target_nodes": self._redis.get_node_from_key(keys[0])} if self.cluster else {}
-        pipe.execute_command("EVALSHA", self._sha(name), len(keys), *keys, *argv, **options)
+        pipe.execute_command("EVALSHA", scripts.SHAS[name], len(keys), *keys, *argv, **options)
 
     def _call(self, command: str, *args: Any) -> Any:
-        return self._run([(command, args)])[0]
+        return self._pipeline([(command, args)])[0]
+
+    def _stream(
+        self,
+        first: list[Call],
+        sets: Sequence[tuple[Any, str, str]],
+        make: Callable[[Any, list[str]], list[Call]],
+    ) -> list[Any]:
+        """Run ``first``, then the calls ``make(label, members)`` returns for
+        each chunk of ``batch_size`` members of each sorted set ``(label, key,
+        highest score)``, read in score order.
+
+        The read of a set's next chunk rides in the pipeline that writes its
+        previous one, so N members cost about N / batch_size round trips and
+        memory for one chunk per set. Scores are unique within a set, so the
+        score of a chunk's last member is an exact cursor. Returns the
+        results of the calls, not of the reads.
+        """
+        cursors = {label: (key, "-inf", high) for label, key, high in sets}
+        pending = list(first)
+        results: list[Any] = []
+        while pending or cursors:
+            reads = [
+                (label, ("zrangebyscore", (key, low, high, 0, self.batch_size, True)))
+                for label, (key, low, high) in cursors.items()
+            ]
+            split = max(0, len(pending) - self.batch_size)
+            results.extend(self._run(pending[:split]))
+            out = self._pipeline(pending[split:] + [call for _, call in reads])
+            results.extend(out[: len(pending) - split])
+            pending = []
+            for (label, _), members in zip(reads, out[len(out) - len(reads) :]):
+                key, _, high = cursors[label]
+                if len(members) < self.batch_size:
+                    del cursors[label]
+                else:
+                    cursors[label] = (key, f"({int(members[-1][1])}", high)
+                if members:
+                    pending.extend(make(label, [member for member, _ in members]))
+        return results
 
     # -- keys ----------------------------------------------------------------
 
@@ -286,10 +354,12 @@ class RedisBackend(BaseStorageBackend):
         return f"{self.prefix}{{{feed}}}:"
 
     def body_key(self, key: str) -> str:
-        return f"{self.prefix}a:{key}"
+        """The key of an activity body (hash tag: the key's node digits)."""
+        return f"{self.prefix}a:{key[:19]}{{{key[19:]}}}"
 
     def fid_key(self, foreign_id: str) -> str:
-        return f"{self.prefix}f:{foreign_id}"
+        """The key of the foreign-id index of ``foreign_id`` (the slot of its bodies)."""
+        return f"{self.prefix}f:{{{node_of(foreign_id)}}}{foreign_id}"
 
     @staticmethod
     def _group(feed: str) -> FeedGroup | None:
@@ -301,117 +371,33 @@ class RedisBackend(BaseStorageBackend):
             return 0, 0
         return group.max_length, group.max_length // TRIM_SLACK
 
-    # -- writing entries -----------------------------------------------------
+    # -- entries ---------------------------------------------------------------
 
-    def _write(
-        self,
-        plan: dict[str, dict[str, str | None]],
-        bodies: dict[str, PreparedActivity] | None,
-        texts: dict[str, str] | None = None,
-        removals: Sequence[Call] = (),
-    ) -> None:
-        """Write ``plan`` (feed -> {key: origin}) after storing ``bodies``.
-
-        Body references are raised by the number of planned entries first,
-        then lowered by those not written (already present) and by the
-        entries trimming removed. ``removals`` (remove scripts) run between.
-        """
-        texts = dict(texts or {})
-        planned: Counter[str] = Counter()
-        for entries in plan.values():
-            planned.update(entries.keys())
-        calls: list[Call] = []
-        if bodies:
-            for key, activity in bodies.items():
-                texts[key] = activity.json
-                calls.append(
-                    ("script:BODY_PUT", ([self.body_key(key)], [activity.json, activity.foreign_id, planned[key]]))
-                )
-                if activity.foreign_id:
-                    calls.append(("sadd", (self.fid_key(activity.foreign_id), key)))
-        self._run(calls)
-        released: Counter[str] = Counter()
-        for results in self._run(list(removals)):
-            released.update(results)
-        decoded: dict[str, dict[str, Any]] = {}
-        writes: list[Call] = []
-        for feed, entries in plan.items():
-            group = self._group(feed)
-            if group is None:  # no longer configured: its planned refs are dropped below
-                continue
-            maxlen, slack = self._slack(group)
-            base = self.base(feed)
-            if group.is_flat:
-                argv: list[Any] = [maxlen, slack]
-                for key, origin in entries.items():
-                    argv += [key, origin or ""]
-                writes.append(("script:FLAT_ADD", ([base + "e"], argv)))
-            else:
-                argv = [base, "1" if group.is_notification else "0", maxlen, slack]
-                for key, origin in entries.items():
-                    if key not in decoded:
-                        decoded[key] = serializer.loads(texts[key])
-                    activity = decoded[key]
-                    argv += [key, group.group_key(activity), str(activity.get("actor", "")), origin or ""]
-                writes.append(("script:GROUP_ADD", ([base + "g"], argv)))
-        added: Counter[str] = Counter()
-        for new, trimmed in self._run(writes):
-            added.update(new)
-            released.update(trimmed)
-        for key, count in planned.items():
-            if count > added[key]:
-                released[key] += count - added[key]
-        self._release(released)
-
-    def _release(self, released: Counter[str]) -> None:
-        """Drop references; delete bodies nothing points to, and their index entries."""
-        keys = [k for k, n in released.items() if n > 0]
-        if not keys:
-            return
-        results = self._run([("script:BODY_RELEASE", ([self.body_key(k)], [released[k]])) for k in keys])
-        cleanup = [("srem", (self.fid_key(fid), key)) for key, fid in zip(keys, results) if fid]
-        if cleanup:
-            self._run(cleanup)
-
-    def _followers_of(self, feeds: Iterable[str]) -> dict[str, list[str]]:
-        """Every follower of each of ``feeds`` (one round trip)."""
-        feeds = list(dict.fromkeys(feeds))
-        results = self._run([("zrange", (self.base(f) + "fr", 0, -1)) for f in feeds])
-        return dict(zip(feeds, results))
-
-    def _fan_out_plan(self, items: Sequence[tuple[PreparedActivity, list[str]]]) -> dict[str, dict[str, str | None]]:
-        """Plan writing each activity into its direct feeds and their followers."""
-        plan: dict[str, dict[str, str | None]] = defaultdict(dict)
-        for activity, direct in items:
-            for feed in direct:
-                plan[feed].setdefault(activity.key, None)
-        followers = self._followers_of(f for _, direct in items for f in direct)
-        for activity, direct in items:
-            for source in direct:
-                for follower in followers[source]:
-                    plan[follower].setdefault(activity.key, source)
-        return plan
-
-    # -- writes ----------------------------------------------------------------
-
-    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        items = [(a, [feed, *[t for t in a.to if t != feed]]) for a in activities]
-        bodies = {a.key: a for a in activities}
-        self._write(self._fan_out_plan(items), bodies)
-
-    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
-        self._write({f: {activity.key: None} for f in feeds}, {activity.key: activity})
-
-    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
-        removals: list[Call] = []
-        if removed:
-            removals = self._removal_calls({activity.key: list(removed)}, {})
-        plan = self._fan_out_plan([(activity, list(added))]) if added else {}
-        self._write(plan, {activity.key: activity}, removals=removals)
+    def _entry_call(self, feed: str, entries: dict[str, str | None], names: _Names) -> Call | None:
+        """The script writing ``entries`` ({key: origin}) into ``feed``."""
+        group = self._group(feed)
+        if group is None or not entries:  # a group no longer configured
+            return None
+        maxlen, slack = self._slack(group)
+        base = self.base(feed)
+        argv: list[Any]
+        if group.is_flat:
+            argv = [maxlen, slack]
+            for key, origin in entries.items():
+                argv += [key, origin or ""]
+            return ("script:FLAT_ADD", ([base + "e"], argv))
+        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
+        for key, origin in entries.items():
+            named = names(group, key)
+            if named is not None:
+                argv += [key, named[0], named[1], origin or ""]
+        return ("script:GROUP_ADD", ([base + "g"], argv))
 
     def _remove_call(self, feed: str, keys: Sequence[str], origins: Sequence[str] | None) -> Call | None:
+        """The script removing ``keys`` from ``feed`` (only entries that came
+        from ``origins``, when given)."""
         group = self._group(feed)
-        if group is None:
+        if group is None or not keys:
             return None
         restrict = ["1", len(origins), *origins] if origins is not None else ["0", 0]
         if group.is_flat:
@@ -419,56 +405,168 @@ class RedisBackend(BaseStorageBackend):
         base = self.base(feed)
         return ("script:GROUP_REMOVE", ([base + "g"], [base, *restrict, *keys]))
 
-    def _removal_calls(self, scopes: dict[str, list[str]], single: dict[str, list[str]]) -> list[Call]:
-        """Removal scripts: each key of ``scopes`` from its scope feeds and
-        from their followers' entries that came from the scope; each feed of
-        ``single`` loses its keys there only."""
-        followers = self._followers_of(f for scope in scopes.values() for f in scope)
-        grouped: dict[tuple[str, tuple[str, ...] | None], list[str]] = defaultdict(list)
-        for key, scope in scopes.items():
-            for feed in scope:
-                grouped[(feed, None)].append(key)
-            origins = tuple(sorted(set(scope)))
-            reached = {f for s in scope for f in followers[s]} - set(scope)
-            for follower in sorted(reached):
-                grouped[(follower, origins)].append(key)
-        for feed, keys in single.items():
-            grouped[(feed, None)].extend(keys)
-        calls = [self._remove_call(feed, keys, origins) for (feed, origins), keys in grouped.items()]
-        return [c for c in calls if c is not None]
+    def _release(self, released: Counter[str]) -> None:
+        """Drop references; bodies nothing points to go (with their index entry)."""
+        self._run([
+            ("script:BODY_RELEASE", ([self.body_key(k)], [n, self.prefix, k]))
+            for k, n in released.items()
+            if n > 0
+        ])
 
-    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
-        held = self._find(feed, keys)
-        direct = [k for k, origin in held.items() if origin is None]
-        bodies = self.get_activities(direct)
-        scopes = {}
-        for key in direct:
-            to = serializer.loads(bodies[key]).get("to", []) if key in bodies else []
-            scopes[key] = [feed, *[t for t in to if t != feed]]
-        reached = [k for k, origin in held.items() if origin is not None]
-        single = {feed: reached} if reached else {}
+    def _add(
+        self,
+        items: Sequence[tuple[PreparedActivity, Sequence[str]]],
+        *,
+        fan_out: bool,
+        removals: dict[str, list[str]] | None = None,
+    ) -> None:
+        """Store each activity and write it into its feeds (origin None) and,
+        with ``fan_out``, into every feed following one of them.
+
+        1. count the followers of the feeds and note the highest follow score;
+        2. store the bodies, their references raised by the entries planned;
+        3. (``removals``: remove activities from feeds and their followers);
+        4. write the direct entries, then the followers' chunk by chunk
+           (follows made after step 1 are not read: their copy covers them);
+        5. lower the references by the entries not written or trimmed.
+        """
+        activities: dict[str, PreparedActivity] = {}
+        direct: dict[str, list[str]] = {}
+        for activity, feeds in items:
+            activities[activity.key] = activity
+            known = direct.setdefault(activity.key, [])
+            known += [f for f in feeds if f not in known]
+        sources = list(dict.fromkeys(f for feeds in direct.values() for f in feeds)) if fan_out else []
+        counts: dict[str, int] = {}
+        sets: list[tuple[Any, str, str]] = []
+        if sources:
+            out = self._run([
+                call
+                for source in sources
+                for call in (("zcard", (self.base(source) + "fr",)),
+                             ("zrevrange", (self.base(source) + "fr", 0, 0, True)))
+            ])
+            for i, source in enumerate(sources):
+                top = out[2 * i + 1]
+                if top:
+                    counts[source] = int(out[2 * i])
+                    sets.append((source, self.base(source) + "fr", str(int(top[0][1]))))
+        planned = Counter({k: len(feeds) + sum(counts.get(s, 0) for s in feeds) for k, feeds in direct.items()})
+        self._run([
+            ("script:BODY_PUT", ([self.body_key(k)], [a.json, a.foreign_id, planned[k], self.prefix, k]))
+            for k, a in activities.items()
+        ])
         released: Counter[str] = Counter()
-        for removed in self._run(self._removal_calls(scopes, single)):
-            released.update(removed)
+        if removals:
+            released.update(self._remove_everywhere(removals, {}))
+        names = _Names({k: a.json for k, a in activities.items()})
+        by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
+        keys_from: dict[str, list[str]] = defaultdict(list)
+        for key, feeds in direct.items():
+            for feed in feeds:
+                by_feed[feed].setdefault(key, None)
+                keys_from[feed].append(key)
+        first = [c for f, entries in by_feed.items() if (c := self._entry_call(f, entries, names))]
+
+        def follower_calls(source: str, followers: list[str]) -> list[Call]:
+            entries: dict[str, str | None] = {k: source for k in keys_from[source]}
+            return [c for f in followers if (c := self._entry_call(f, entries, names))]
+
+        added: Counter[str] = Counter()
+        for new, trimmed in self._stream(first, sets, follower_calls):
+            added.update(new)
+            released.update(trimmed)
+        for key, count in planned.items():
+            if count > added[key]:
+                released[key] += count - added[key]
         self._release(released)
 
-    def _find(self, feed: str, keys: Sequence[str]) -> dict[str, str | None]:
-        """The keys ``feed`` holds, with their origin."""
+    def _remove_everywhere(self, scopes: dict[str, list[str]], single: dict[str, list[str]]) -> Counter[str]:
+        """Remove each key of ``scopes`` from its scope feeds and from the
+        feeds that received it from one of them (followers, and feeds that
+        unfollowed keeping history); each feed of ``single`` loses its keys
+        there only. Returns how many entries of each key went."""
+        removing: dict[str, list[str]] = defaultdict(list)
+        through: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        for key, scope in scopes.items():
+            origins = tuple(sorted(set(scope)))
+            for feed in scope:
+                removing[feed].append(key)
+                through[feed].append((key, origins))
+        for feed, keys in single.items():
+            removing[feed].extend(keys)
+        first = [c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]
+        sets = [
+            ((source, kind), self.base(source) + kind, "+inf") for source in through for kind in ("fr", "fk")
+        ]
+
+        def follower_calls(label: tuple[str, str], followers: list[str]) -> list[Call]:
+            calls = []
+            for follower in followers:
+                by_origins: dict[tuple[str, ...], list[str]] = defaultdict(list)
+                for key, origins in through[label[0]]:
+                    if follower not in origins:  # a scope feed loses it anyway
+                        by_origins[origins].append(key)
+                for origins, keys in by_origins.items():
+                    call = self._remove_call(follower, keys, origins)
+                    if call is not None:
+                        calls.append(call)
+            return calls
+
+        removed: Counter[str] = Counter()
+        for keys in self._stream(first, sets, follower_calls):
+            removed.update(keys)
+        return removed
+
+    # -- writes ----------------------------------------------------------------
+
+    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=True)
+
+    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        self._add([(activity, feeds)], fan_out=False)
+
+    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        removals = {activity.key: list(removed)} if removed else None
+        self._add([(activity, added)], fan_out=True, removals=removals)
+
+    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        keys = list(dict.fromkeys(keys))
+        find = self._find_call(feed, keys)
+        if find is None:
+            return
+        # Which keys the feed holds, and (in the same round trip) their
+        # bodies, whose "to" names the feeds a direct entry reached.
+        out = self._run([find, *[("hget", (self.body_key(k), "j")) for k in keys]])
+        held = self._pairs(out[0])
+        bodies = dict(zip(keys, out[1:]))
+        scopes = {}
+        for key, origin in held.items():
+            if origin is None:
+                to = serializer.loads(bodies[key]).get("to", []) if bodies.get(key) else []
+                scopes[key] = [feed, *[t for t in to if t != feed]]
+        reached = [k for k, origin in held.items() if origin is not None]
+        self._release(self._remove_everywhere(scopes, {feed: reached} if reached else {}))
+
+    def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
         group = self._group(feed)
         if group is None or not keys:
-            return {}
+            return None
         if group.is_flat:
-            pairs = self._call("script:FLAT_FIND", [self.base(feed) + "e"], list(keys))
-        else:
-            base = self.base(feed)
-            pairs = self._call("script:GROUP_FIND", [base + "g"], [base, *keys])
-        return {pairs[i]: (pairs[i + 1] or None) for i in range(0, len(pairs), 2)}
+            return ("script:FLAT_FIND", ([self.base(feed) + "e"], list(keys)))
+        base = self.base(feed)
+        return ("script:GROUP_FIND", ([base + "g"], [base, *keys]))
+
+    @staticmethod
+    def _pairs(flat: list[str]) -> dict[str, str | None]:
+        return {flat[i]: (flat[i + 1] or None) for i in range(0, len(flat), 2)}
 
     def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
         if not foreign_id:
             return []
         candidates = sorted(self._call("smembers", self.fid_key(foreign_id)))
-        return list(self._find(feed, candidates))
+        find = self._find_call(feed, candidates)
+        return list(self._pairs(self._pipeline([find])[0])) if find else []
 
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
         now = _now_us()
@@ -478,22 +576,22 @@ class RedisBackend(BaseStorageBackend):
             by_source[source].append(target)
             by_target[target].append(source)
         calls: list[Call] = []
-        # The following side first, then the followed side that fan-out reads.
         for source, targets in by_source.items():
             base = self.base(source)
-            calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", now, *targets])))
+            calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", "", now, *targets])))
         for target, sources in by_target.items():
             base = self.base(target)
-            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", now, *sources])))
-        self._run(calls)
-        if copy_limit:
-            self._copy(pairs, copy_limit)
+            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", now, *sources])))
+        targets = list(by_target) if copy_limit else []
+        # The newest entries of each target, read after (same slot, same
+        # pipeline) the follow that makes fan-out reach the source.
+        newest = [("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]
+        out = self._run(calls + newest)
+        if targets:
+            self._copy(pairs, {t: [m[:KEY] for m in members] for t, members in zip(targets, out[len(calls) :])})
 
-    def _copy(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
-        """Copy the newest ``copy_limit`` activities of each target into its source."""
-        targets = list(dict.fromkeys(t for _, t in pairs))
-        newest = self._run([("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets])
-        keys_of = {t: [m[:31] for m in members] for t, members in zip(targets, newest)}
+    def _copy(self, pairs: Sequence[tuple[str, str]], keys_of: dict[str, list[str]]) -> None:
+        """Copy each target's newest activities (``keys_of``) into its source."""
         plan: dict[str, dict[str, str | None]] = defaultdict(dict)
         for source, target in pairs:
             for key in reversed(keys_of[target]):  # oldest first: groups start at their oldest
@@ -504,28 +602,42 @@ class RedisBackend(BaseStorageBackend):
         if not planned:
             return
         keys = list(planned)
-        exists = self._run([("script:BODY_REF", ([self.body_key(k)], [planned[k]])) for k in keys])
-        gone = {k for k, ok in zip(keys, exists) if not ok}
-        plan = {f: {k: o for k, o in entries.items() if k not in gone} for f, entries in plan.items()}
-        texts: dict[str, str] = {}
-        if any(not (g := self._group(f)) or g.is_aggregated for f in plan):
-            texts = self.get_activities([k for k in keys if k not in gone])
-            plan = {f: {k: o for k, o in e.items() if k in texts} for f, e in plan.items()}
-            # a body deleted since it was referenced holds no reference of ours
-        # The references are raised already: _write stores no body and lowers
-        # the references of the entries it did not write.
-        self._write(plan, None, texts)
+        grouped = any(g is not None and g.is_aggregated for g in map(self._group, plan))
+        # References first (a body that is gone takes none), and the bodies
+        # the aggregated feeds need to name groups.
+        out = self._run([
+            *[("script:BODY_REF", ([self.body_key(k)], [planned[k]])) for k in keys],
+            *[("hget", (self.body_key(k), "j")) for k in (keys if grouped else [])],
+        ])
+        gone = {k for k, ok in zip(keys, out) if not ok}
+        names = _Names({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
+        calls = []
+        for source, entries in plan.items():
+            call = self._entry_call(source, {k: o for k, o in entries.items() if k not in gone}, names)
+            if call is not None:
+                calls.append(call)
+        added: Counter[str] = Counter()
+        released: Counter[str] = Counter()
+        for new, trimmed in self._run(calls):
+            added.update(new)
+            released.update(trimmed)
+        for key, count in planned.items():
+            if key not in gone and count > added[key]:
+                released[key] += count - added[key]
+        self._release(released)
 
     def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+        now = _now_us()
         calls: list[Call] = []
-        # The followed side first: fan-out stops before history is purged.
-        for source, target, _ in items:
+        for source, target, keep_history in items:
             base = self.base(target)
-            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", source])))
-        for source, target, _ in items:
+            keep = "1" if keep_history else "0"
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", keep, now, source])))
             base = self.base(source)
-            calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", target])))
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "0", now, target])))
         self._run(calls)
+        # Purged after the follow is gone (the previous round trip), so no
+        # fan-out writes behind the purge.
         purges: list[Call] = []
         for source, target, keep_history in items:
             group = self._group(source)
@@ -577,7 +689,7 @@ class RedisBackend(BaseStorageBackend):
             return []
         high, low = self._bounds(page)
         members = self._call("zrevrangebylex", self.base(feed) + "e", high, low, page.offset, page.limit)
-        pairs = [(m[:31], m[31:] or None) for m in members]
+        pairs = [(m[:KEY], m[KEY:] or None) for m in members]
         bodies = self.get_activities([k for k, _ in pairs])
         return [Entry(k, bodies[k], origin) for k, origin in pairs if k in bodies]
 

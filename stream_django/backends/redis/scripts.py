@@ -1,9 +1,10 @@
 """
 The Lua scripts of the Redis backend.
 
-Each script touches the keys of ONE feed (or one activity body), which share
-a hash tag and so one cluster slot; a script runs atomically, so every write
-to a feed is all or nothing and readers never see half of it. ``KEYS[1]`` is
+Each script touches the keys of ONE feed (or one activity body and its
+foreign-id index), which share a hash tag and so one cluster slot; a script
+runs atomically, so every write to a feed is all or nothing and readers
+never see half of it. ``KEYS[1]`` is
 the key the cluster routes by; the other keys of the same feed are derived
 from the feed's key base (``ARGV[1]``, e.g. ``"sd:{user:1}:"``), which hashes
 to the same slot.
@@ -18,6 +19,8 @@ Scripts never read activity bodies: those live in other slots.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 #: Byte 255, the upper bound of every member that starts with a key.
 _FIND = """
@@ -287,18 +290,29 @@ return out
 #
 # B.fr  zset follower feed -> created (microseconds), on the followed feed
 # B.frc hash follower slug -> count
+# B.fk  zset feeds that unfollowed with keep_history -> when (microseconds)
 # B.fg  zset followed feed -> created (microseconds), on the following feed
 # B.fgc hash followed slug -> count
+#
+# Scores grow strictly within a set (a new member scores above the highest),
+# so a set can be read in chunks by score and listings keep the order of the
+# follows.
 
-#: KEYS[1] the zset; ARGV: counts hash, now (µs), then feeds. Scores grow
-#: strictly within a set, so listings keep the order of the follows.
-FOLLOW_ADD = """
-local z, counts = KEYS[1], ARGV[1]
-local now = tonumber(ARGV[2])
-local last = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')[2]
-if last and tonumber(last) >= now then now = tonumber(last) + 1 end
+_NEXT_SCORE = """
+local function next_score(z, now)
+  local last = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')[2]
+  if last and tonumber(last) >= now then return tonumber(last) + 1 end
+  return now
+end
+"""
+
+#: KEYS[1] the zset; ARGV: counts hash, kept zset ('' on the following
+#: side), now (µs), then feeds. A follower leaves the kept set.
+FOLLOW_ADD = _NEXT_SCORE + """
+local z, counts, kept = KEYS[1], ARGV[1], ARGV[2]
+local now = next_score(z, tonumber(ARGV[3]))
 local added = 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local f = ARGV[i]
   if not redis.call('ZSCORE', z, f) then
     redis.call('ZADD', z, string.format('%.0f', now), f)
@@ -306,34 +320,54 @@ for i = 3, #ARGV do
     now = now + 1
     added = added + 1
   end
+  if kept ~= '' then redis.call('ZREM', kept, f) end
 end
 return added
 """
 
-#: KEYS[1] the zset; ARGV: counts hash, then feeds.
-FOLLOW_REMOVE = """
-local z, counts = KEYS[1], ARGV[1]
+#: KEYS[1] the zset; ARGV: counts hash, kept zset ('' on the following
+#: side), keep history ('1'/'0'), now (µs), then feeds. A follower that
+#: keeps its history joins the kept set (removals still reach its copies).
+FOLLOW_REMOVE = _NEXT_SCORE + """
+local z, counts, kept, keep = KEYS[1], ARGV[1], ARGV[2], ARGV[3] == '1'
 local removed = 0
-for i = 2, #ARGV do
-  if redis.call('ZREM', z, ARGV[i]) == 1 then
-    local slug = string.match(ARGV[i], '^[^:]*')
+for i = 5, #ARGV do
+  local f = ARGV[i]
+  if redis.call('ZREM', z, f) == 1 then
+    local slug = string.match(f, '^[^:]*')
     if redis.call('HINCRBY', counts, slug, -1) <= 0 then redis.call('HDEL', counts, slug) end
     removed = removed + 1
+    if kept ~= '' and keep then
+      redis.call('ZADD', kept, string.format('%.0f', next_score(kept, tonumber(ARGV[4]))), f)
+    end
   end
+  if kept ~= '' and not keep then redis.call('ZREM', kept, f) end
 end
 return removed
 """
 
 # -- activity bodies ----------------------------------------------------------
 #
-# P.a:<key> hash: j = the activity's JSON, f = foreign id, n = how many feed
-# entries reference it (never below the true number: raised before entries
-# are written, lowered after they are deleted).
+# P.a:<time and clock sequence>{<node>} hash: j = the activity's JSON, f =
+# its foreign id, n = how many feed entries reference it (never below the
+# true number: raised before entries are written, lowered after they are
+# deleted). P.f:{<node>}<foreign id> set: the keys with that foreign id. The
+# node (last 12 hex digits of a key) is a hash of the foreign id, so a body
+# and its foreign-id index share a hash tag, a slot, and one script.
 
-#: KEYS[1] body; ARGV: json, foreign id, references to add.
-BODY_PUT = """
+_FID_INDEX = """
+local function fid_index(prefix, body, fid)
+  return prefix .. 'f:' .. string.match(body, '{[^}]*}') .. fid
+end
+"""
+
+#: KEYS[1] body; ARGV: json, foreign id, references to add, prefix, key.
+BODY_PUT = _FID_INDEX + """
 redis.call('HSET', KEYS[1], 'j', ARGV[1])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'f', ARGV[2]) end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'f', ARGV[2])
+  redis.call('SADD', fid_index(ARGV[4], KEYS[1], ARGV[2]), ARGV[5])
+end
 return redis.call('HINCRBY', KEYS[1], 'n', tonumber(ARGV[3]))
 """
 
@@ -344,14 +378,18 @@ redis.call('HINCRBY', KEYS[1], 'n', tonumber(ARGV[1]))
 return 1
 """
 
-#: KEYS[1] body; ARGV: references to drop. Deletes the body at zero and
-#: returns its foreign id ('' if none); nil while it is still referenced.
-BODY_RELEASE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-if redis.call('HINCRBY', KEYS[1], 'n', -tonumber(ARGV[1])) > 0 then return nil end
-local fid = redis.call('HGET', KEYS[1], 'f') or ''
+#: KEYS[1] body; ARGV: references to drop, prefix, key. At zero, deletes the
+#: body and its foreign-id index entry; returns 1 when it did.
+BODY_RELEASE = _FID_INDEX + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[1], 'n', -tonumber(ARGV[1])) > 0 then return 0 end
+local fid = redis.call('HGET', KEYS[1], 'f')
 redis.call('DEL', KEYS[1])
-return fid
+if fid then
+  local index = fid_index(ARGV[2], KEYS[1], fid)
+  redis.call('SREM', index, ARGV[3])
+end
+return 1
 """
 
 #: KEYS[1] body; ARGV: json. Replaces the data of an existing body; 1 if it existed.
@@ -365,4 +403,9 @@ SCRIPTS: dict[str, str] = {
     name: source
     for name, source in globals().items()
     if name.isupper() and not name.startswith("_") and isinstance(source, str)
+}
+#: SHA1 of each script, as EVALSHA names it (computed here: no SCRIPT LOAD
+#: round trip until a server answers NOSCRIPT).
+SHAS: dict[str, str] = {
+    name: hashlib.sha1(source.encode("utf-8")).hexdigest() for name, source in SCRIPTS.items()
 }
