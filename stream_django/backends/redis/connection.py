@@ -149,6 +149,15 @@ def _build(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
             startup_nodes=[ClusterNode(n.host, n.port) for n in nodes], **kwargs
         )
     kwargs.pop("read_from_replicas", None)
+    if not kwargs.get("retry_on_timeout"):
+        # Reconnect and resend after a broken connection, but not after a
+        # timeout: the server may have run the commands, and the reference
+        # counts of activity bodies must not change twice.
+        from redis.backoff import ExponentialWithJitterBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.retry import Retry
+
+        kwargs["retry"] = Retry(ExponentialWithJitterBackoff(base=0.01, cap=1.0), 3, (RedisConnectionError,))
     connection_class = redis.SSLConnection if first.scheme == "rediss" else redis.Connection
     kwargs.pop("ssl", None)
     pool = redis.ConnectionPool(
