@@ -19,18 +19,18 @@ key                              type   content
                                         slug
 ``P{F}:fk``                      zset   feeds that unfollowed F keeping history
 ``P{F}:fg`` / ``P{F}:fgc``       zset   feeds F follows / per slug
-``Pa:<time+seq>{<node>}``        hash   activity body: ``j`` JSON, ``f``
-                                        foreign id, ``n`` references
-``Pf:{<node>}<foreign id>``      set    keys of the activities with that
-                                        foreign id
+``Pa:<time+seq>{<node>}``        str    activity body: its JSON
+``Pn:<time+seq>{<node>}``        str    references to the body (entries)
+``Pf:{<node>}<foreign id>``      str    keys of the activities with that
+                                        foreign id (space-separated)
 ===============================  =====  ======================================
 
 Storage keys (``stream_django.engine.ids``) are 31 hex characters that sort
 in time order, so a sorted set with equal scores is ordered exactly by
 ``ZRANGEBYLEX``; cursors become lexical bounds. A key's last 12 digits (the
-UUID node) are a hash of the foreign id: the body and foreign-id index of an
-activity share that hash tag, so one script keeps them consistent, and
-bodies spread over the cluster.
+UUID node) are a hash of the foreign id: the body, reference count and
+foreign-id index of an activity share that hash tag, so one script keeps
+them consistent, and bodies spread over the cluster.
 
 Write order, which keeps readers consistent across slots: an activity's body
 (and its reference count) is written before any feed entry points to it, and
@@ -47,12 +47,20 @@ import functools
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from django.core import checks
 
-from stream_django.backends.base import BaseStorageBackend, Entry, Follow, Group, GroupPage, Page
+from stream_django.backends.base import (
+    BaseStorageBackend,
+    Entry,
+    Follow,
+    Group,
+    GroupPage,
+    Page,
+)
 from stream_django.backends.redis import connection, scripts
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
@@ -193,7 +201,7 @@ class RedisBackend(BaseStorageBackend):
             )
         else:
             try:
-                nodes, cluster = connection.parse_urls(self.url)
+                _, cluster = connection.parse_urls(self.url)
             except InvalidStreamBackend as e:
                 messages.append(checks.Error(str(e), hint=None, id="stream_django.E021"))
             else:
@@ -357,6 +365,13 @@ class RedisBackend(BaseStorageBackend):
         """The key of an activity body (hash tag: the key's node digits)."""
         return f"{self.prefix}a:{key[:19]}{{{key[19:]}}}"
 
+    def refs_key(self, key: str) -> str:
+        """The key of the reference count of an activity body (its slot)."""
+        return f"{self.prefix}n:{key[:19]}{{{key[19:]}}}"
+
+    def _body_keys(self, key: str) -> list[str]:
+        return [self.body_key(key), self.refs_key(key)]
+
     def fid_key(self, foreign_id: str) -> str:
         """The key of the foreign-id index of ``foreign_id`` (the slot of its bodies)."""
         return f"{self.prefix}f:{{{node_of(foreign_id)}}}{foreign_id}"
@@ -408,7 +423,7 @@ class RedisBackend(BaseStorageBackend):
     def _release(self, released: Counter[str]) -> None:
         """Drop references; bodies nothing points to go (with their index entry)."""
         self._run([
-            ("script:BODY_RELEASE", ([self.body_key(k)], [n, self.prefix, k]))
+            ("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k]))
             for k, n in released.items()
             if n > 0
         ])
@@ -440,20 +455,23 @@ class RedisBackend(BaseStorageBackend):
         counts: dict[str, int] = {}
         sets: list[tuple[Any, str, str]] = []
         if sources:
+            # The highest score, then the count: a follow made in between
+            # scores higher (not read) but is counted, so the count is never
+            # below the followers read.
             out = self._run([
                 call
                 for source in sources
-                for call in (("zcard", (self.base(source) + "fr",)),
-                             ("zrevrange", (self.base(source) + "fr", 0, 0, True)))
+                for call in (("zrevrange", (self.base(source) + "fr", 0, 0, True)),
+                             ("zcard", (self.base(source) + "fr",)))
             ])
             for i, source in enumerate(sources):
-                top = out[2 * i + 1]
+                top = out[2 * i]
                 if top:
-                    counts[source] = int(out[2 * i])
+                    counts[source] = int(out[2 * i + 1])
                     sets.append((source, self.base(source) + "fr", str(int(top[0][1]))))
         planned = Counter({k: len(feeds) + sum(counts.get(s, 0) for s in feeds) for k, feeds in direct.items()})
         self._run([
-            ("script:BODY_PUT", ([self.body_key(k)], [a.json, a.foreign_id, planned[k], self.prefix, k]))
+            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, planned[k], self.prefix, k]))
             for k, a in activities.items()
         ])
         released: Counter[str] = Counter()
@@ -537,7 +555,7 @@ class RedisBackend(BaseStorageBackend):
             return
         # Which keys the feed holds, and (in the same round trip) their
         # bodies, whose "to" names the feeds a direct entry reached.
-        out = self._run([find, *[("hget", (self.body_key(k), "j")) for k in keys]])
+        out = self._run([find, *[("get", (self.body_key(k),)) for k in keys]])
         held = self._pairs(out[0])
         bodies = dict(zip(keys, out[1:]))
         scopes = {}
@@ -564,7 +582,7 @@ class RedisBackend(BaseStorageBackend):
     def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
         if not foreign_id:
             return []
-        candidates = sorted(self._call("smembers", self.fid_key(foreign_id)))
+        candidates = sorted((self._call("get", self.fid_key(foreign_id)) or "").split())
         find = self._find_call(feed, candidates)
         return list(self._pairs(self._pipeline([find])[0])) if find else []
 
@@ -606,8 +624,8 @@ class RedisBackend(BaseStorageBackend):
         # References first (a body that is gone takes none), and the bodies
         # the aggregated feeds need to name groups.
         out = self._run([
-            *[("script:BODY_REF", ([self.body_key(k)], [planned[k]])) for k in keys],
-            *[("hget", (self.body_key(k), "j")) for k in (keys if grouped else [])],
+            *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
+            *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
         ])
         gone = {k for k, ok in zip(keys, out) if not ok}
         names = _Names({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
@@ -746,7 +764,7 @@ class RedisBackend(BaseStorageBackend):
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
-        values = self._run([("hget", (self.body_key(k), "j")) for k in keys])
+        values = self._run([("get", (self.body_key(k),)) for k in keys])
         return {k: v for k, v in zip(keys, values) if v is not None}
 
     def _follow_rows(self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool) -> list[Follow]:

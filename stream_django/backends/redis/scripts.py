@@ -348,12 +348,15 @@ return removed
 
 # -- activity bodies ----------------------------------------------------------
 #
-# P.a:<time and clock sequence>{<node>} hash: j = the activity's JSON, f =
-# its foreign id, n = how many feed entries reference it (never below the
-# true number: raised before entries are written, lowered after they are
-# deleted). P.f:{<node>}<foreign id> set: the keys with that foreign id. The
-# node (last 12 hex digits of a key) is a hash of the foreign id, so a body
-# and its foreign-id index share a hash tag, a slot, and one script.
+# P.a:<time and clock sequence>{<node>}  string: the activity's JSON
+# P.n:<time and clock sequence>{<node>}  string: how many feed entries
+#     reference the body (never below the true number: raised before entries
+#     are written, lowered after they are deleted)
+# P.f:{<node>}<foreign id>  string: the keys with that foreign id, separated
+#     by spaces (usually one)
+# The node (last 12 hex digits of a key) is a hash of the foreign id, so a
+# body, its reference count and its foreign-id index share a hash tag, a
+# slot, and one script.
 
 _FID_INDEX = """
 local function fid_index(prefix, body, fid)
@@ -361,33 +364,46 @@ local function fid_index(prefix, body, fid)
 end
 """
 
-#: KEYS[1] body; ARGV: json, foreign id, references to add, prefix, key.
+#: KEYS[1] body, KEYS[2] references; ARGV: json, foreign id, references to
+#: add, prefix, key.
 BODY_PUT = _FID_INDEX + """
-redis.call('HSET', KEYS[1], 'j', ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], 'f', ARGV[2])
-  redis.call('SADD', fid_index(ARGV[4], KEYS[1], ARGV[2]), ARGV[5])
+  local index = fid_index(ARGV[4], KEYS[1], ARGV[2])
+  local held = redis.call('GET', index)
+  if not held then
+    redis.call('SET', index, ARGV[5])
+  elseif not string.find(' ' .. held .. ' ', ' ' .. ARGV[5] .. ' ', 1, true) then
+    redis.call('SET', index, held .. ' ' .. ARGV[5])
+  end
 end
-return redis.call('HINCRBY', KEYS[1], 'n', tonumber(ARGV[3]))
+return redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]))
 """
 
-#: KEYS[1] body; ARGV: references to add. Returns 1 if the body exists.
+#: KEYS[1] body, KEYS[2] references; ARGV: references to add. Returns 1 if
+#: the body exists.
 BODY_REF = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'n', tonumber(ARGV[1]))
+redis.call('INCRBY', KEYS[2], tonumber(ARGV[1]))
 return 1
 """
 
-#: KEYS[1] body; ARGV: references to drop, prefix, key. At zero, deletes the
-#: body and its foreign-id index entry; returns 1 when it did.
+#: KEYS[1] body, KEYS[2] references; ARGV: references to drop, prefix, key.
+#: At zero, deletes the body, its count and its foreign-id index entry;
+#: returns 1 when it did.
 BODY_RELEASE = _FID_INDEX + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HINCRBY', KEYS[1], 'n', -tonumber(ARGV[1])) > 0 then return 0 end
-local fid = redis.call('HGET', KEYS[1], 'f')
-redis.call('DEL', KEYS[1])
-if fid then
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('DECRBY', KEYS[2], tonumber(ARGV[1])) > 0 then return 0 end
+local body = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+local fid = body and cjson.decode(body)['foreign_id']
+if type(fid) == 'string' and fid ~= '' then
   local index = fid_index(ARGV[2], KEYS[1], fid)
-  redis.call('SREM', index, ARGV[3])
+  local kept = {}
+  for k in string.gmatch(redis.call('GET', index) or '', '%S+') do
+    if k ~= ARGV[3] then kept[#kept + 1] = k end
+  end
+  if #kept == 0 then redis.call('DEL', index) else redis.call('SET', index, table.concat(kept, ' ')) end
 end
 return 1
 """
@@ -395,7 +411,7 @@ return 1
 #: KEYS[1] body; ARGV: json. Replaces the data of an existing body; 1 if it existed.
 BODY_REPLACE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'j', ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
