@@ -83,13 +83,12 @@ def _cli(port: int, *args: str) -> str:
 
 def start_server(port: int, directory: str, *extra: str) -> subprocess.Popen[bytes]:
     """Start a redis-server child process on ``port``; wait until it listens."""
-    log = open(os.path.join(directory, f"{port}.log"), "wb")
-    process = subprocess.Popen(
-        ["redis-server", "--bind", CLUSTER_HOST, "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", directory, *extra],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    log.close()
+    with open(os.path.join(directory, f"{port}.log"), "wb") as log:
+        process = subprocess.Popen(
+            ["redis-server", "--bind", CLUSTER_HOST, "--port", str(port), "--save", "",
+             "--appendonly", "no", "--dir", directory, *extra],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 10
     while not _listening(port):
         if process.poll() is not None:
