@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
-from redis.connection import AbstractConnection
 
 from stream_django.backends import get_backend, reset_backend
 from stream_django.backends.base import Page
@@ -28,6 +27,8 @@ from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
 from tests import services
 from tests.contract.helpers import act, at, fids
 from tests.redis_support import free_ports, start_server, stop_server
+
+AbstractConnection = pytest.importorskip("redis.connection").AbstractConnection
 
 
 @pytest.fixture(params=["redis", "redis_cluster"])
