@@ -1,6 +1,7 @@
 import pytest
 
 from stream_django.backends import reset_backend
+from tests.redis_support import redis_cluster, redis_cluster_settings, redis_settings  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ counted in round trips: database queries, plus whatever the branch's
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar
@@ -30,7 +30,7 @@ from stream_django.backends.base import BaseBackend, Page
 from stream_django.conf import DATABASE_BACKEND
 from stream_django.streams import StreamItem, add_stream_item, get_stream_items
 
-BACKENDS = ["database"]
+BACKENDS = ["database", "redis"]
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -50,7 +50,29 @@ def backend(request, settings, db):
     if request.param == "database":
         settings.STREAM_BACKEND = DATABASE_BACKEND
         return UnderTest("database")
+    if request.param == "redis":
+        request.getfixturevalue("redis_settings")
+        return UnderTest("redis", trips=_redis_pipelines, read_trips=2)
     raise AssertionError(f"unknown backend {request.param}")  # pragma: no cover
+
+
+@contextmanager
+def _redis_pipelines():
+    """Count the pipelines the Redis backend sends (one round trip each)."""
+    from stream_django.backends.redis import RedisBackend
+
+    sent = [0]
+    original = RedisBackend._send
+
+    def counting(self, calls):
+        sent[0] += 1
+        return original(self, calls)
+
+    RedisBackend._send = counting
+    try:
+        yield lambda: sent[0]
+    finally:
+        RedisBackend._send = original
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from stream_django.backends import get_backend
 from stream_django.conf import DATABASE_BACKEND
 
-BACKENDS = ["database"]
+BACKENDS = ["database", "redis", "redis_cluster"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -24,6 +24,10 @@ def backend_name(request):
 def feeds(request, backend_name, settings, db):
     if backend_name == "database":
         settings.STREAM_BACKEND = DATABASE_BACKEND
+    elif backend_name == "redis":
+        request.getfixturevalue("redis_settings")
+    elif backend_name == "redis_cluster":
+        request.getfixturevalue("redis_cluster_settings")
     else:  # pragma: no cover - each other backend adds its own branch
         raise AssertionError(f"unknown backend {backend_name}")
     return get_backend().client

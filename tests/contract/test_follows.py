@@ -105,6 +105,19 @@ def test_removal_reaches_every_follower(feeds):
         assert fids(feeds.feed("timeline", n).get()) == ["testapp.Tweet:2"]
 
 
+def test_removal_reaches_feeds_that_unfollowed_keeping_history(feeds):
+    feeds.feed("timeline", 2).follow("user", 1)
+    feeds.feed("timeline_aggregated", 2).follow("topic", "a")
+    added = feeds.feed("user", 1).add_activity(act(1, to=["topic:a"]))
+    feeds.feed("user", 1).add_activity(act(2))
+    feeds.feed("timeline", 2).unfollow("user", 1, keep_history=True)
+    feeds.feed("timeline_aggregated", 2).unfollow("topic", "a", keep_history=True)
+    assert fids(feeds.feed("timeline", 2).get()) == ["testapp.Tweet:2", "testapp.Tweet:1"]
+    feeds.feed("user", 1).remove_activity(added["id"])
+    assert fids(feeds.feed("timeline", 2).get()) == ["testapp.Tweet:2"]
+    assert feeds.feed("timeline_aggregated", 2).get()["results"] == []
+
+
 def test_removing_from_a_follower_leaves_the_origin(feeds):
     feeds.feed("timeline", 2).follow("user", 1)
     feeds.feed("user", 1).add_activity(act(1))

@@ -1,0 +1,806 @@
+"""
+Feeds in Redis: one server or a Redis Cluster.
+
+Key layout (``P`` is the ``key_prefix``, default ``"sd:"``; ``F`` a feed id
+such as ``user:1``; every key of a feed carries the hash tag ``{F}``, so a
+feed lives in one cluster slot and one Lua script changes it atomically):
+
+===============================  =====  ======================================
+key                              type   content
+===============================  =====  ======================================
+``P{F}:e``                       zset   flat feed: ``key + origin``, scores 0
+``P{F}:g``                       zset   groups: ``latest key + name``, scores 0
+``P{F}:ge:<group>``              zset   a group's activity keys, scores 0
+``P{F}:ga:<group>``              hash   actor -> activities of the group
+``P{F}:gc``                      hash   group -> key of its first activity
+``P{F}:x``                       hash   key -> JSON ``[group, actor, origin]``
+``P{F}:us`` / ``P{F}:ur``        set    unseen / unread groups (notification)
+``P{F}:fr`` / ``P{F}:frc``       zset   feeds following F (score: µs) / per
+                                        slug
+``P{F}:fk``                      zset   feeds that unfollowed F keeping history
+``P{F}:fg`` / ``P{F}:fgc``       zset   feeds F follows / per slug
+``Pa:<time+seq>{<node>}``        str    activity body: its JSON
+``Pn:<time+seq>{<node>}``        str    references to the body (entries)
+``Pf:{<node>}<foreign id>``      str    keys of the activities with that
+                                        foreign id (space-separated)
+===============================  =====  ======================================
+
+Storage keys (``stream_django.engine.ids``) are 31 hex characters that sort
+in time order, so a sorted set with equal scores is ordered exactly by
+``ZRANGEBYLEX``; cursors become lexical bounds. A key's last 12 digits (the
+UUID node) are a hash of the foreign id: the body, reference count and
+foreign-id index of an activity share that hash tag, so one script keeps
+them consistent, and bodies spread over the cluster.
+
+Write order, which keeps readers consistent across slots: an activity's body
+(and its reference count) is written before any feed entry points to it, and
+entries are deleted before the reference count drops and the body goes. A
+reader that meets an entry whose body vanished between its two round trips
+skips it. The reference count is never below the number of entries, so a
+body is deleted only when nothing points to it; a crash between the steps
+can only leave a body behind, never a dangling entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from django.core import checks
+
+from stream_django.backends.base import (
+    BaseStorageBackend,
+    Entry,
+    Follow,
+    Group,
+    GroupPage,
+    Page,
+)
+from stream_django.backends.redis import connection, scripts
+from stream_django.engine import ids, serializer
+from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
+from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
+
+DEFAULT_PREFIX = "sd:"
+#: A feed is trimmed once it holds max_length + max_length // TRIM_SLACK
+#: entries (groups), back to max_length: one trim per max_length / TRIM_SLACK
+#: writes, each removing that many, so trimming costs O(1) per write.
+TRIM_SLACK = 10
+#: Byte 255: above every byte of a UTF-8 origin, so ``key + HIGH`` bounds
+#: every member that starts with ``key``.
+HIGH = b"\xff"
+BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
+KEY = ids.KEY_LENGTH
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+
+#: ``(command, args)``: a redis-py pipeline method and its arguments, or
+#: ``("script:NAME", (keys, argv))`` for one of ``scripts.SCRIPTS``.
+Call = tuple[str, tuple[Any, ...]]
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _from_us(value: float) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1_000_000, tz=dt_timezone.utc)
+
+
+@functools.lru_cache(maxsize=4096)
+def node_of(foreign_id: str) -> str:
+    """The last 12 hex digits of the keys of every activity with ``foreign_id``."""
+    return ids.id_to_key(ids.activity_id(foreign_id, _ANY_TIME))[19:]
+
+
+class _Names:
+    """Group names and actors of the activities being written (computed once
+    per activity and feed group, whatever the number of feeds)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.decoded: dict[str, dict[str, Any]] = {}
+        self.names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, group: FeedGroup, key: str) -> tuple[str, str] | None:
+        found = self.names.get((group.slug, key))
+        if found is None:
+            if key not in self.texts:
+                return None
+            activity = self.decoded.get(key)
+            if activity is None:
+                activity = self.decoded[key] = serializer.loads(self.texts[key])
+            found = self.names[(group.slug, key)] = (group.group_key(activity), str(activity.get("actor", "")))
+        return found
+
+
+class RedisBackend(BaseStorageBackend):
+    """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md)."""
+
+    name = "redis"
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        from stream_django.conf import stream_settings
+
+        super().__init__(options)
+        unknown = set(self.options) - BACKEND_OPTIONS
+        if unknown:
+            raise InvalidStreamBackend(
+                f"Unknown STREAM_BACKEND_OPTIONS for the redis backend: {sorted(unknown)}; "
+                f"valid options are {sorted(BACKEND_OPTIONS)}"
+            )
+        prefix = self.options.get("key_prefix", stream_settings.USER_STREAMS_REDIS_KEY_PREFIX)
+        prefix = DEFAULT_PREFIX if prefix is None else prefix
+        if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
+            raise InvalidStreamBackend(
+                f"STREAM_BACKEND_OPTIONS['key_prefix'] must be a string without braces, got {prefix!r}"
+            )
+        self.prefix = prefix
+        batch = self.options.get("batch_size", stream_settings.FANOUT_CHUNK_SIZE)
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise InvalidStreamBackend(
+                f"STREAM_BACKEND_OPTIONS['batch_size'] must be a positive int, got {batch!r}"
+            )
+        self.batch_size = batch
+        extra = stream_settings.USER_STREAMS_REDIS_CLIENT_ARGUMENTS
+        client_options = dict(extra) if isinstance(extra, dict) else {}
+        client_options.update({k: v for k, v in self.options.items() if k in connection.CLIENT_OPTIONS})
+        bad = set(client_options) - connection.CLIENT_OPTIONS
+        if bad:
+            raise InvalidStreamBackend(
+                f"USER_STREAMS_REDIS_CLIENT_ARGUMENTS has unsupported keys {sorted(bad)}; "
+                f"valid keys are {sorted(connection.CLIENT_OPTIONS)}"
+            )
+        client_options.setdefault("socket_connect_timeout", stream_settings.TIMEOUT)
+        client_options.setdefault("socket_timeout", stream_settings.TIMEOUT)
+        self.client_options = client_options
+        self.url = stream_settings.REDIS_URL
+        self._redis: Any = None
+        try:
+            #: Whether STREAM_REDIS_URL names a cluster (a list of node URLs).
+            self.cluster = connection.parse_urls(self.url)[1]
+        except InvalidStreamBackend:
+            self.cluster = False  # reported by check(), raised at first use
+
+    # -- configuration -----------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        try:
+            nodes, cluster = connection.parse_urls(self.url)
+        except InvalidStreamBackend:
+            return f"redis backend ({self.url!r})"
+        if cluster:
+            return f"redis cluster {','.join(n.address for n in nodes)}"
+        return f"redis {nodes[0].scheme}://{nodes[0].address}/{nodes[0].db}"
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        messages: list[checks.CheckMessage] = []
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            messages.append(
+                checks.Error(
+                    "The redis backend needs the redis package (redis-py), which is not installed.",
+                    hint="pip install 'django-activity-feeds[redis]' (or [hiredis] for the faster parser).",
+                    id="stream_django.E020",
+                )
+            )
+        if self.url is None or self.url == "":
+            messages.append(
+                checks.Error(
+                    "STREAM_BACKEND is the redis backend but STREAM_REDIS_URL is not set.",
+                    hint="e.g. STREAM_REDIS_URL = 'redis://127.0.0.1:6379/0', or a list of cluster node URLs.",
+                    id="stream_django.E021",
+                )
+            )
+        else:
+            try:
+                _, cluster = connection.parse_urls(self.url)
+            except InvalidStreamBackend as e:
+                messages.append(checks.Error(str(e), hint=None, id="stream_django.E021"))
+            else:
+                if not cluster and connection.CLUSTER_ONLY & set(self.client_options):
+                    messages.append(
+                        checks.Error(
+                            f"STREAM_BACKEND_OPTIONS {sorted(connection.CLUSTER_ONLY & set(self.client_options))} "
+                            "apply to a Redis Cluster only; STREAM_REDIS_URL names one server.",
+                            hint=None,
+                            id="stream_django.E022",
+                        )
+                    )
+        return messages
+
+    # -- connection ----------------------------------------------------------
+
+    @property
+    def redis(self) -> Any:
+        """The redis-py client (``Redis`` or ``RedisCluster``), shared per process."""
+        if self._redis is None:
+            if self.url is None or self.url == "":
+                raise InvalidStreamBackend("STREAM_REDIS_URL is not set (the redis backend needs it)")
+            try:
+                import redis  # noqa: F401
+            except ImportError:
+                raise InvalidStreamBackend(
+                    "the redis backend needs redis-py: pip install 'django-activity-feeds[redis]'"
+                ) from None
+            nodes, cluster = connection.parse_urls(self.url)
+            import redis.exceptions as rex
+
+            with self._guard():
+                try:
+                    self._redis = connection.get_client(nodes, cluster, self.client_options)
+                except rex.RedisClusterException as e:  # no startup node answered
+                    raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
+        return self._redis
+
+    def close(self) -> None:
+        if self._redis is not None:
+            connection.disconnect(self._redis)
+            self._redis = None
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn "cannot reach Redis" into ``BackendUnavailable`` naming the address."""
+        import redis.exceptions as rex
+
+        try:
+            yield
+        except (rex.ConnectionError, rex.TimeoutError, rex.ClusterError) as e:
+            raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
+
+    # -- commands and scripts ------------------------------------------------
+
+    def _send(self, calls: Sequence[Call]) -> list[Any]:
+        """Send ``calls`` in one pipeline (on a cluster: one per node, all
+        written before any reply is read); errors come back as values."""
+        with self._guard():
+            pipe = self.redis.pipeline(transaction=False)
+            for command, args in calls:
+                if command.startswith("script:"):
+                    keys, argv = args
+                    self._evalsha(pipe, command[7:], keys, argv)
+                else:
+                    getattr(pipe, command)(*args)
+            return pipe.execute(raise_on_error=False)
+
+    def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
+        """Run ``calls`` in one pipeline and return their results."""
+        import redis.exceptions as rex
+
+        if not calls:
+            return []
+        out = self._send(calls)
+        missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
+        if missing:
+            # The server does not know a script (first use, restart,
+            # failover): load them all and repeat only the calls that did
+            # not run (a NOSCRIPT reply means the script did nothing).
+            with self._guard():
+                for source in scripts.SCRIPTS.values():
+                    self.redis.script_load(source)
+            for i, result in zip(missing, self._send([calls[i] for i in missing])):
+                out[i] = result
+        for result in out:
+            if isinstance(result, (rex.ConnectionError, rex.TimeoutError)):
+                raise BackendUnavailable(f"the {self.address} cannot be reached: {result}") from result
+            if isinstance(result, Exception):
+                raise result
+        return out
+
+    def _run(self, calls: Sequence[Call]) -> list[Any]:
+        """Run ``calls`` in pipelines of ``batch_size``: one round trip per
+        chunk on one server, per node of the chunk (in parallel) on a cluster."""
+        results: list[Any] = []
+        for start in range(0, len(calls), self.batch_size):
+            results.extend(self._pipeline(calls[start : start + self.batch_size]))
+        return results
+
+    def _evalsha(self, pipe: Any, name: str, keys: Sequence[str], argv: Sequence[Any]) -> None:
+        """Queue script ``name`` on ``pipe``.
+
+        ``execute_command``, because redis-py's cluster pipeline refuses the
+        ``evalsha()`` method (not the command); on a cluster the node is
+        given, found from the client's slot table, because otherwise redis-py
+        asks a server for the keys of every EVALSHA (a round trip each).
+        """
+        options = {"target_nodes": self._redis.get_node_from_key(keys[0])} if self.cluster else {}
+        pipe.execute_command("EVALSHA", scripts.SHAS[name], len(keys), *keys, *argv, **options)
+
+    def _call(self, command: str, *args: Any) -> Any:
+        return self._pipeline([(command, args)])[0]
+
+    def _stream(
+        self,
+        first: list[Call],
+        sets: Sequence[tuple[Any, str, str]],
+        make: Callable[[Any, list[str]], list[Call]],
+    ) -> list[Any]:
+        """Run ``first``, then the calls ``make(label, members)`` returns for
+        each chunk of ``batch_size`` members of each sorted set ``(label, key,
+        highest score)``, read in score order.
+
+        The read of a set's next chunk rides in the pipeline that writes its
+        previous one, so N members cost about N / batch_size round trips and
+        memory for one chunk per set. Scores are unique within a set, so the
+        score of a chunk's last member is an exact cursor. Returns the
+        results of the calls, not of the reads.
+        """
+        cursors = {label: (key, "-inf", high) for label, key, high in sets}
+        pending = list(first)
+        results: list[Any] = []
+        while pending or cursors:
+            reads = [
+                (label, ("zrangebyscore", (key, low, high, 0, self.batch_size, True)))
+                for label, (key, low, high) in cursors.items()
+            ]
+            split = max(0, len(pending) - self.batch_size)
+            results.extend(self._run(pending[:split]))
+            out = self._pipeline(pending[split:] + [call for _, call in reads])
+            results.extend(out[: len(pending) - split])
+            pending = []
+            for (label, _), members in zip(reads, out[len(out) - len(reads) :]):
+                key, _, high = cursors[label]
+                if len(members) < self.batch_size:
+                    del cursors[label]
+                else:
+                    cursors[label] = (key, f"({int(members[-1][1])}", high)
+                if members:
+                    pending.extend(make(label, [member for member, _ in members]))
+        return results
+
+    # -- keys ----------------------------------------------------------------
+
+    def base(self, feed: str) -> str:
+        """The key base of ``feed``: every key of the feed starts with it."""
+        return f"{self.prefix}{{{feed}}}:"
+
+    def body_key(self, key: str) -> str:
+        """The key of an activity body (hash tag: the key's node digits)."""
+        return f"{self.prefix}a:{key[:19]}{{{key[19:]}}}"
+
+    def refs_key(self, key: str) -> str:
+        """The key of the reference count of an activity body (its slot)."""
+        return f"{self.prefix}n:{key[:19]}{{{key[19:]}}}"
+
+    def _body_keys(self, key: str) -> list[str]:
+        return [self.body_key(key), self.refs_key(key)]
+
+    def fid_key(self, foreign_id: str) -> str:
+        """The key of the foreign-id index of ``foreign_id`` (the slot of its bodies)."""
+        return f"{self.prefix}f:{{{node_of(foreign_id)}}}{foreign_id}"
+
+    @staticmethod
+    def _group(feed: str) -> FeedGroup | None:
+        """The group of ``feed``, or None when its slug is no longer configured."""
+        return feed_groups().get(slug_of(feed))
+
+    def _slack(self, group: FeedGroup) -> tuple[int, int]:
+        if group.max_length is None:
+            return 0, 0
+        return group.max_length, group.max_length // TRIM_SLACK
+
+    # -- entries ---------------------------------------------------------------
+
+    def _entry_call(self, feed: str, entries: dict[str, str | None], names: _Names) -> Call | None:
+        """The script writing ``entries`` ({key: origin}) into ``feed``."""
+        group = self._group(feed)
+        if group is None or not entries:  # a group no longer configured
+            return None
+        maxlen, slack = self._slack(group)
+        base = self.base(feed)
+        argv: list[Any]
+        if group.is_flat:
+            argv = [maxlen, slack]
+            for key, origin in entries.items():
+                argv += [key, origin or ""]
+            return ("script:FLAT_ADD", ([base + "e"], argv))
+        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
+        for key, origin in entries.items():
+            named = names(group, key)
+            if named is not None:
+                argv += [key, named[0], named[1], origin or ""]
+        return ("script:GROUP_ADD", ([base + "g"], argv))
+
+    def _remove_call(self, feed: str, keys: Sequence[str], origins: Sequence[str] | None) -> Call | None:
+        """The script removing ``keys`` from ``feed`` (only entries that came
+        from ``origins``, when given)."""
+        group = self._group(feed)
+        if group is None or not keys:
+            return None
+        restrict = ["1", len(origins), *origins] if origins is not None else ["0", 0]
+        if group.is_flat:
+            return ("script:FLAT_REMOVE", ([self.base(feed) + "e"], [*restrict, *keys]))
+        base = self.base(feed)
+        return ("script:GROUP_REMOVE", ([base + "g"], [base, *restrict, *keys]))
+
+    def _release(self, released: Counter[str]) -> None:
+        """Drop references; bodies nothing points to go (with their index entry)."""
+        self._run([
+            ("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k]))
+            for k, n in released.items()
+            if n > 0
+        ])
+
+    def _add(
+        self,
+        items: Sequence[tuple[PreparedActivity, Sequence[str]]],
+        *,
+        fan_out: bool,
+        removals: dict[str, list[str]] | None = None,
+    ) -> None:
+        """Store each activity and write it into its feeds (origin None) and,
+        with ``fan_out``, into every feed following one of them.
+
+        1. count the followers of the feeds and note the highest follow score;
+        2. store the bodies, their references raised by the entries planned;
+        3. (``removals``: remove activities from feeds and their followers);
+        4. write the direct entries, then the followers' chunk by chunk
+           (follows made after step 1 are not read: their copy covers them);
+        5. lower the references by the entries not written or trimmed.
+        """
+        activities: dict[str, PreparedActivity] = {}
+        direct: dict[str, list[str]] = {}
+        for activity, feeds in items:
+            activities[activity.key] = activity
+            known = direct.setdefault(activity.key, [])
+            known += [f for f in feeds if f not in known]
+        sources = list(dict.fromkeys(f for feeds in direct.values() for f in feeds)) if fan_out else []
+        counts: dict[str, int] = {}
+        sets: list[tuple[Any, str, str]] = []
+        if sources:
+            # The highest score, then the count: a follow made in between
+            # scores higher (not read) but is counted, so the count is never
+            # below the followers read.
+            out = self._run([
+                call
+                for source in sources
+                for call in (("zrevrange", (self.base(source) + "fr", 0, 0, True)),
+                             ("zcard", (self.base(source) + "fr",)))
+            ])
+            for i, source in enumerate(sources):
+                top = out[2 * i]
+                if top:
+                    counts[source] = int(out[2 * i + 1])
+                    sets.append((source, self.base(source) + "fr", str(int(top[0][1]))))
+        planned = Counter({k: len(feeds) + sum(counts.get(s, 0) for s in feeds) for k, feeds in direct.items()})
+        self._run([
+            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, planned[k], self.prefix, k]))
+            for k, a in activities.items()
+        ])
+        released: Counter[str] = Counter()
+        if removals:
+            released.update(self._remove_everywhere(removals, {}))
+        names = _Names({k: a.json for k, a in activities.items()})
+        by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
+        keys_from: dict[str, list[str]] = defaultdict(list)
+        for key, feeds in direct.items():
+            for feed in feeds:
+                by_feed[feed].setdefault(key, None)
+                keys_from[feed].append(key)
+        first = [c for f, entries in by_feed.items() if (c := self._entry_call(f, entries, names))]
+
+        def follower_calls(source: str, followers: list[str]) -> list[Call]:
+            entries: dict[str, str | None] = {k: source for k in keys_from[source]}
+            return [c for f in followers if (c := self._entry_call(f, entries, names))]
+
+        added: Counter[str] = Counter()
+        for new, trimmed in self._stream(first, sets, follower_calls):
+            added.update(new)
+            released.update(trimmed)
+        for key, count in planned.items():
+            if count > added[key]:
+                released[key] += count - added[key]
+        self._release(released)
+
+    def _remove_everywhere(self, scopes: dict[str, list[str]], single: dict[str, list[str]]) -> Counter[str]:
+        """Remove each key of ``scopes`` from its scope feeds and from the
+        feeds that received it from one of them (followers, and feeds that
+        unfollowed keeping history); each feed of ``single`` loses its keys
+        there only. Returns how many entries of each key went."""
+        removing: dict[str, list[str]] = defaultdict(list)
+        through: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        for key, scope in scopes.items():
+            origins = tuple(sorted(set(scope)))
+            for feed in scope:
+                removing[feed].append(key)
+                through[feed].append((key, origins))
+        for feed, keys in single.items():
+            removing[feed].extend(keys)
+        first = [c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]
+        sets = [
+            ((source, kind), self.base(source) + kind, "+inf") for source in through for kind in ("fr", "fk")
+        ]
+
+        def follower_calls(label: tuple[str, str], followers: list[str]) -> list[Call]:
+            calls = []
+            for follower in followers:
+                by_origins: dict[tuple[str, ...], list[str]] = defaultdict(list)
+                for key, origins in through[label[0]]:
+                    if follower not in origins:  # a scope feed loses it anyway
+                        by_origins[origins].append(key)
+                for origins, keys in by_origins.items():
+                    call = self._remove_call(follower, keys, origins)
+                    if call is not None:
+                        calls.append(call)
+            return calls
+
+        removed: Counter[str] = Counter()
+        for keys in self._stream(first, sets, follower_calls):
+            removed.update(keys)
+        return removed
+
+    # -- writes ----------------------------------------------------------------
+
+    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=True)
+
+    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        self._add([(activity, feeds)], fan_out=False)
+
+    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        removals = {activity.key: list(removed)} if removed else None
+        self._add([(activity, added)], fan_out=True, removals=removals)
+
+    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        keys = list(dict.fromkeys(keys))
+        find = self._find_call(feed, keys)
+        if find is None:
+            return
+        # Which keys the feed holds, and (in the same round trip) their
+        # bodies, whose "to" names the feeds a direct entry reached.
+        out = self._run([find, *[("get", (self.body_key(k),)) for k in keys]])
+        held = self._pairs(out[0])
+        bodies = dict(zip(keys, out[1:]))
+        scopes = {}
+        for key, origin in held.items():
+            if origin is None:
+                to = serializer.loads(bodies[key]).get("to", []) if bodies.get(key) else []
+                scopes[key] = [feed, *[t for t in to if t != feed]]
+        reached = [k for k, origin in held.items() if origin is not None]
+        self._release(self._remove_everywhere(scopes, {feed: reached} if reached else {}))
+
+    def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
+        group = self._group(feed)
+        if group is None or not keys:
+            return None
+        if group.is_flat:
+            return ("script:FLAT_FIND", ([self.base(feed) + "e"], list(keys)))
+        base = self.base(feed)
+        return ("script:GROUP_FIND", ([base + "g"], [base, *keys]))
+
+    @staticmethod
+    def _pairs(flat: list[str]) -> dict[str, str | None]:
+        return {flat[i]: (flat[i + 1] or None) for i in range(0, len(flat), 2)}
+
+    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
+        if not foreign_id:
+            return []
+        candidates = sorted((self._call("get", self.fid_key(foreign_id)) or "").split())
+        find = self._find_call(feed, candidates)
+        return list(self._pairs(self._pipeline([find])[0])) if find else []
+
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        now = _now_us()
+        by_source: dict[str, list[str]] = defaultdict(list)
+        by_target: dict[str, list[str]] = defaultdict(list)
+        for source, target in pairs:
+            by_source[source].append(target)
+            by_target[target].append(source)
+        calls: list[Call] = []
+        for source, targets in by_source.items():
+            base = self.base(source)
+            calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", "", now, *targets])))
+        for target, sources in by_target.items():
+            base = self.base(target)
+            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", now, *sources])))
+        targets = list(by_target) if copy_limit else []
+        # The newest entries of each target, read after (same slot, same
+        # pipeline) the follow that makes fan-out reach the source.
+        newest = [("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]
+        out = self._run(calls + newest)
+        if targets:
+            self._copy(pairs, {t: [m[:KEY] for m in members] for t, members in zip(targets, out[len(calls) :])})
+
+    def _copy(self, pairs: Sequence[tuple[str, str]], keys_of: dict[str, list[str]]) -> None:
+        """Copy each target's newest activities (``keys_of``) into its source."""
+        plan: dict[str, dict[str, str | None]] = defaultdict(dict)
+        for source, target in pairs:
+            for key in reversed(keys_of[target]):  # oldest first: groups start at their oldest
+                plan[source].setdefault(key, target)
+        planned: Counter[str] = Counter()
+        for entries in plan.values():
+            planned.update(entries.keys())
+        if not planned:
+            return
+        keys = list(planned)
+        grouped = any(g is not None and g.is_aggregated for g in map(self._group, plan))
+        # References first (a body that is gone takes none), and the bodies
+        # the aggregated feeds need to name groups.
+        out = self._run([
+            *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
+            *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
+        ])
+        gone = {k for k, ok in zip(keys, out) if not ok}
+        names = _Names({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
+        calls = []
+        for source, entries in plan.items():
+            call = self._entry_call(source, {k: o for k, o in entries.items() if k not in gone}, names)
+            if call is not None:
+                calls.append(call)
+        added: Counter[str] = Counter()
+        released: Counter[str] = Counter()
+        for new, trimmed in self._run(calls):
+            added.update(new)
+            released.update(trimmed)
+        for key, count in planned.items():
+            if key not in gone and count > added[key]:
+                released[key] += count - added[key]
+        self._release(released)
+
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+        now = _now_us()
+        calls: list[Call] = []
+        for source, target, keep_history in items:
+            base = self.base(target)
+            keep = "1" if keep_history else "0"
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", keep, now, source])))
+            base = self.base(source)
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "0", now, target])))
+        self._run(calls)
+        # Purged after the follow is gone (the previous round trip), so no
+        # fan-out writes behind the purge.
+        purges: list[Call] = []
+        for source, target, keep_history in items:
+            group = self._group(source)
+            if keep_history or group is None:
+                continue
+            base = self.base(source)
+            if group.is_flat:
+                purges.append(("script:FLAT_PURGE", ([base + "e"], [target])))
+            else:
+                purges.append(("script:GROUP_PURGE", ([base + "g"], [base, target])))
+        released: Counter[str] = Counter()
+        for removed in self._run(purges):
+            released.update(removed)
+        self._release(released)
+
+    def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
+        latest = {a.key: a for a in activities}
+        keys = list(latest)
+        results = self._run([("script:BODY_REPLACE", ([self.body_key(k)], [latest[k].json])) for k in keys])
+        return [k for k, ok in zip(keys, results) if ok]
+
+    # -- reads -------------------------------------------------------------------
+
+    @staticmethod
+    def _bounds(page: Page) -> tuple[bytes, bytes]:
+        """ZREVRANGEBYLEX (max, min) for the page's cursors."""
+        upper: list[tuple[bytes, int]] = []  # (value, 0 exclusive / 1 inclusive)
+        if page.lt is not None:
+            upper.append((page.lt.encode(), 0))
+        if page.lte is not None:
+            upper.append((page.lte.encode() + HIGH, 0))
+        lower: list[tuple[bytes, int]] = []
+        if page.gt is not None:
+            lower.append((page.gt.encode() + HIGH, 0))
+        if page.gte is not None:
+            lower.append((page.gte.encode(), 1))
+        high = b"+"
+        if upper:
+            value, inclusive = min(upper)
+            high = (b"[" if inclusive else b"(") + value
+        low = b"-"
+        if lower:
+            value, inclusive = max(lower, key=lambda b: (b[0], -b[1]))
+            low = (b"[" if inclusive else b"(") + value
+        return high, low
+
+    def read_feed(self, feed: str, page: Page) -> list[Entry]:
+        if page.limit == 0:
+            return []
+        high, low = self._bounds(page)
+        members = self._call("zrevrangebylex", self.base(feed) + "e", high, low, page.offset, page.limit)
+        pairs = [(m[:KEY], m[KEY:] or None) for m in members]
+        bodies = self.get_activities([k for k, _ in pairs])
+        return [Entry(k, bodies[k], origin) for k, origin in pairs if k in bodies]
+
+    def read_groups(
+        self,
+        feed: str,
+        group: FeedGroup,
+        page: Page,
+        mark_seen: bool | Sequence[str] = False,
+        mark_read: bool | Sequence[str] = False,
+    ) -> GroupPage:
+        high, low = self._bounds(page)
+        base = self.base(feed)
+        argv: list[Any] = [base, high, low, page.offset, page.limit, group.activities_per_group,
+                           "1" if group.is_notification else "0"]
+        for mark in (mark_seen, mark_read):
+            if mark is True:
+                argv += ["a", 0]
+            elif mark:
+                names = list(mark)
+                argv += ["l", len(names), *names]
+            else:
+                argv += ["0", 0]
+        out = self._call("script:GROUP_READ", [base + "g"], argv)
+        unseen, unread, rows = out[0], out[1], out[2:]
+        keys = [row[7][i] for row in rows for i in range(0, len(row[7]), 2)]
+        bodies = self.get_activities(keys)
+        groups = []
+        for name, latest, created, count, actors, seen, read, entries in rows:
+            activities = [
+                Entry(entries[i], bodies[entries[i]], entries[i + 1] or None)
+                for i in range(0, len(entries), 2)
+                if entries[i] in bodies
+            ]
+            groups.append(
+                Group(
+                    name=name,
+                    latest_key=latest,
+                    created_at=ids.key_time(created),
+                    updated_at=ids.key_time(latest),
+                    activity_count=int(count),
+                    actor_count=int(actors),
+                    activities=activities,
+                    is_seen=bool(seen),
+                    is_read=bool(read),
+                )
+            )
+        return GroupPage(groups=groups, unseen=int(unseen), unread=int(unread))
+
+    def feed_length(self, feed: str) -> int:
+        return int(self._call("zcard", self.base(feed) + "e"))
+
+    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        values = self._run([("get", (self.body_key(k),)) for k in keys])
+        return {k: v for k, v in zip(keys, values) if v is not None}
+
+    def _follow_rows(self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool) -> list[Follow]:
+        if limit == 0:
+            return []
+        if among is not None:
+            among = list(dict.fromkeys(among))
+            if not among:
+                return []
+            scores = self._call("zmscore", zset, among)
+            rows = sorted(((s, f) for f, s in zip(among, scores) if s is not None), reverse=True)
+            rows = rows[offset : offset + limit]
+        else:
+            rows = [(s, f) for f, s in self._call("zrevrange", zset, offset, offset + limit - 1, True)]
+        result = []
+        for score, other in rows:
+            created = _from_us(score)
+            source, target = (other, feed) if followers else (feed, other)
+            result.append(Follow(source, target, created, created))
+        return result
+
+    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        return self._follow_rows(self.base(feed) + "fr", feed, offset, limit, among, followers=True)
+
+    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        return self._follow_rows(self.base(feed) + "fg", feed, offset, limit, among, followers=False)
+
+    def follow_counts(self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None) -> tuple[int, int]:
+        base = self.base(feed)
+        calls: list[Call] = []
+        for zset, counts, slugs in ((base + "fr", base + "frc", followers_slugs), (base + "fg", base + "fgc", following_slugs)):
+            if slugs:
+                calls.append(("hmget", (counts, list(slugs))))
+            else:
+                calls.append(("zcard", (zset,)))
+        results = self._run(calls)
+        return tuple(  # type: ignore[return-value]
+            sum(int(v or 0) for v in r) if isinstance(r, list) else int(r) for r in results
+        )
