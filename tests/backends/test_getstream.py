@@ -115,25 +115,25 @@ def test_explicit_backend_without_credentials_is_a_check_error(settings, monkeyp
     monkeypatch.delenv("STREAM_URL", raising=False)
     settings.STREAM_BACKEND = GETSTREAM_BACKEND
     ((id_, msg, hint),) = check_ids()
-    assert id_ == "stream_django.E021"
+    assert id_ == "stream_django.E041"
     assert "STREAM_API_KEY" in msg and "STREAM_API_SECRET" in hint
     with pytest.raises(ours.InvalidStreamBackend, match="STREAM_API_KEY"):
         stream_client.feed("user", 1)
     settings.STREAM_API_KEY = KEY
     ((id_, msg, _),) = check_ids()
-    assert id_ == "stream_django.E021" and "no STREAM_API_SECRET" in msg
+    assert id_ == "stream_django.E041" and "no STREAM_API_SECRET" in msg
 
 
 def test_unparsable_stream_url_is_a_check_error(settings, monkeypatch):
     monkeypatch.setenv("STREAM_URL", "http://not-a-stream-url")
     ((id_, msg, _),) = check_ids()
-    assert id_ == "stream_django.E022" and "STREAM_URL" in msg
+    assert id_ == "stream_django.E042" and "STREAM_URL" in msg
 
 
 def test_missing_stream_python(hosted, monkeypatch):
     monkeypatch.setitem(sys.modules, "stream", None)
     ((id_, msg, hint),) = check_ids()
-    assert id_ == "stream_django.E020"
+    assert id_ == "stream_django.E040"
     assert 'pip install "django-activity-feeds[getstream]"' in hint
     with pytest.raises(ours.InvalidStreamBackend, match=r'pip install "django-activity-feeds\[getstream\]"'):
         get_backend().client
@@ -382,6 +382,35 @@ def test_field_errors_are_in_the_message(hosted):
         feed_manager.get_user_feed(1).add_activity({"verb": "tweet", "object": "x"})
     except ValueError as e:  # our InputException is also a ValueError
         assert isinstance(e, ours.InputException)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: stream_client.feed("user", "bad id"),
+        lambda: stream_client.feed("user", 1).follow("user", "a b"),
+        lambda: stream_client.feed("user", 1).unfollow("bad slug", 2),
+        lambda: stream_client.feed("user", 1).add_activity({"actor": "a", "verb": "v", "object": "o", "to": ["user"]}),
+        lambda: stream_client.feed("user", 1).add_activities([{"actor": "a", "verb": "v", "object": "o", "to": ["x:1:2"]}]),
+        lambda: stream_client.feed("user", 1).remove_activity(),
+        lambda: stream_client.get_activities(foreign_id_times=[("fid",)]),
+    ],
+    ids=["feed", "follow", "unfollow", "add_activity", "add_activities", "remove_activity", "get_activities"],
+)
+def test_client_side_argument_errors_are_input_exceptions(hosted, call):
+    """stream-python's ValueErrors are InputException (still ValueError); nothing is sent."""
+    with pytest.raises(ours.InputException) as info:
+        call()
+    assert isinstance(info.value, ValueError) and isinstance(info.value, stream.exceptions.InputException)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert len(hosted.calls) == 0
+
+
+def test_type_errors_of_stream_python_are_kept(hosted):
+    with pytest.raises(TypeError):
+        stream_client.feed("user", 1).add_activity({"actor": "a", "verb": "v", "object": "o", "to": "user:2"})
+    with pytest.raises(TypeError):
+        stream_client.update_activities("not a list")
 
 
 def test_error_without_detail_and_server_errors(hosted):

@@ -144,7 +144,7 @@ class GetStreamBackend(BaseBackend):
                 checks.Error(
                     f"The getstream backend needs stream-python, which cannot be imported ({missing}).",
                     hint=f"Install it: {INSTALL_HINT}",
-                    id="stream_django.E020",
+                    id="stream_django.E040",
                 )
             ]
         problem = self.configuration_error()
@@ -155,7 +155,7 @@ class GetStreamBackend(BaseBackend):
                     hint="Set STREAM_API_KEY and STREAM_API_SECRET from your getstream.io dashboard, "
                     "or set STREAM_BACKEND to a local backend such as "
                     "'stream_django.backends.database.DatabaseBackend'.",
-                    id="stream_django.E021",
+                    id="stream_django.E041",
                 )
             ]
         try:
@@ -165,7 +165,7 @@ class GetStreamBackend(BaseBackend):
                 checks.Error(
                     str(e),
                     hint="STREAM_URL looks like https://<key>:<secret>@<location>.stream-io-api.com/?app_id=<id>",
-                    id="stream_django.E022",
+                    id="stream_django.E042",
                 )
             ]
         return []

@@ -9,7 +9,11 @@ change:
   namesake, so both ``except`` spellings catch it);
 - a network failure or timeout (any ``requests`` exception) becomes
   ``BackendUnavailable`` naming the backend and the API address, chained to
-  the original error; so does a 502/503/504 answer without an error body.
+  the original error; so does a 502/503/504 answer without an error body;
+- stream-python's own argument checks that raise ``ValueError`` (a bad feed
+  slug, user id or ``to`` target, ``remove_activity()`` without an id) raise
+  ``InputException`` instead, which is a ``ValueError`` too. Its
+  ``TypeError`` checks are left as they are.
 
 This module imports ``stream`` at import time: import it only where
 stream-python is known to be installed.
@@ -17,18 +21,37 @@ stream-python is known to be installed.
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
 import stream
 from stream import exceptions as theirs
 from stream.client import StreamClient
+from stream.feed import Feed
 
 from stream_django import exceptions as ours
 
 #: Gateway answers without an error body mean "the service is not there".
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def input_errors(method: F) -> F:
+    """Raise stream-python's client-side ``ValueError`` as ``InputException``."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ValueError as e:
+            if isinstance(e, ours.StreamApiException):
+                raise
+            raise ours.InputException(str(e)) from e
+
+    return wrapper  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=None)
@@ -72,11 +95,30 @@ def convert(error: theirs.StreamApiException, status_code: int | None = None) ->
     return cls(getattr(error, "detail", str(error)), status_code=status)
 
 
+class HostedFeed(Feed):
+    """stream-python's ``Feed`` whose argument errors are ``InputException``."""
+
+    add_activity = input_errors(Feed.add_activity)
+    add_activities = input_errors(Feed.add_activities)
+    remove_activity = input_errors(Feed.remove_activity)
+    follow = input_errors(Feed.follow)
+    unfollow = input_errors(Feed.unfollow)
+
+
 class HostedClient(StreamClient):
     """stream-python's client whose errors are stream_django's."""
 
     #: The backend name used in ``BackendUnavailable`` messages.
     backend_name = "getstream"
+
+    @input_errors
+    def feed(self, feed_slug: Any, user_id: Any) -> HostedFeed:
+        """Return stream-python's feed ``feed_slug:user_id`` as a ``HostedFeed``."""
+        feed = super().feed(feed_slug, user_id)
+        feed.__class__ = HostedFeed  # adds no state: only wraps methods
+        return feed
+
+    get_activities = input_errors(StreamClient.get_activities)
 
     @property
     def api_address(self) -> str:
