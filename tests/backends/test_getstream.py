@@ -132,11 +132,11 @@ def test_unparsable_stream_url_is_a_check_error(settings, monkeypatch):
 
 def test_missing_stream_python(hosted, monkeypatch):
     monkeypatch.setitem(sys.modules, "stream", None)
-    ((id_, msg, hint),) = check_ids()
+    ((id_, _, hint),) = check_ids()
     assert id_ == "stream_django.E040"
     assert 'pip install "django-activity-feeds[getstream]"' in hint
     with pytest.raises(ours.InvalidStreamBackend, match=r'pip install "django-activity-feeds\[getstream\]"'):
-        get_backend().client
+        _ = get_backend().client
 
 
 def test_backend_options_are_rejected(hosted, settings):

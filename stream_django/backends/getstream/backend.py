@@ -35,7 +35,7 @@ DEFAULT_ADDRESS = "https://api.stream-io-api.com/api/v1.0/"
 def stream_python_missing() -> str | None:
     """Return why stream-python cannot be imported, or ``None`` if it can."""
     try:
-        import stream  # noqa: F401
+        import stream
         import stream.client  # noqa: F401
     except ImportError as e:
         return str(e)
@@ -74,9 +74,9 @@ class GetStreamBackend(BaseBackend):
         }
 
     @classmethod
-    def configuration_error(cls) -> str | None:
-        """Return what is missing from the settings, or ``None``."""
-        creds = cls.credentials()
+    def configuration_error(cls, creds: dict[str, Any] | None = None) -> str | None:
+        """Return what is missing from ``creds`` (default: the settings), or ``None``."""
+        creds = cls.credentials() if creds is None else creds
         if creds["api_key"] and creds["api_secret"]:
             return None
         if os.environ.get("STREAM_URL") and not creds["api_key"]:
@@ -88,28 +88,35 @@ class GetStreamBackend(BaseBackend):
             return f"the getstream backend has {present} but no {missing}"
         return "the getstream backend needs STREAM_API_KEY and STREAM_API_SECRET (or the STREAM_URL environment variable)"
 
-    def _build(self) -> HostedClient:
+    @classmethod
+    def build_client(cls, creds: dict[str, Any] | None = None) -> HostedClient:
+        """Return a new stream-python client for ``creds`` (default: the settings).
+
+        Raise ``InvalidStreamBackend`` when stream-python is missing, the
+        credentials are incomplete or ``STREAM_URL`` cannot be parsed.
+        """
         missing = stream_python_missing()
         if missing is not None:
             raise InvalidStreamBackend(
                 f"The getstream backend needs stream-python, which cannot be imported ({missing}); "
                 f"install it with: {INSTALL_HINT}"
             )
-        problem = self.configuration_error()
+        creds = cls.credentials() if creds is None else creds
+        problem = cls.configuration_error(creds)
         if problem is not None:
             raise InvalidStreamBackend(f"STREAM_BACKEND: {problem}")
         from stream_django.backends.getstream.client import connect
         from stream_django.conf import stream_settings
 
         try:
-            client = connect(**self.credentials())
+            client = connect(**creds)
         except ValueError as e:  # a STREAM_URL stream-python cannot parse
             raise InvalidStreamBackend(
                 f"The getstream backend could not use the STREAM_URL environment variable: {e}"
             ) from e
         if stream_settings.APP_ID:
             client.app_id = stream_settings.APP_ID
-        client.backend_name = self.name
+        client.backend_name = cls.name
         return client
 
     # -- BaseBackend -----------------------------------------------------
@@ -121,7 +128,7 @@ class GetStreamBackend(BaseBackend):
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._build()
+                    self._client = self.build_client()
                 client = self._client
         return client
 
@@ -159,7 +166,7 @@ class GetStreamBackend(BaseBackend):
                 )
             ]
         try:
-            self.client
+            _ = self.client  # building it parses STREAM_URL (no request is sent)
         except InvalidStreamBackend as e:
             return [
                 checks.Error(

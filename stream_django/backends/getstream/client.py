@@ -22,8 +22,8 @@ stream-python is known to be installed.
 from __future__ import annotations
 
 import functools
-from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 import stream
@@ -54,7 +54,7 @@ def input_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def exception_class(code: Any) -> type[ours.StreamApiException]:
     """Return stream_django's exception class for a hosted error ``code``.
 
@@ -150,12 +150,12 @@ class HostedClient(StreamClient):
 
     def raise_exception(self, result: Any, status_code: int) -> None:
         """Raise the stream_django exception for an error answer."""
-        if not isinstance(result, dict) or not result.get("exception"):
-            if status_code in UNAVAILABLE_STATUSES:
-                raise ours.BackendUnavailable(
-                    f"{self.backend_name} backend: {self.api_address} answered HTTP {status_code}",
-                    status_code=status_code,
-                )
+        has_error_body = isinstance(result, dict) and result.get("exception")
+        if not has_error_body and status_code in UNAVAILABLE_STATUSES:
+            raise ours.BackendUnavailable(
+                f"{self.backend_name} backend: {self.api_address} answered HTTP {status_code}",
+                status_code=status_code,
+            )
         if isinstance(result, dict) and "detail" not in result:
             # stream-python reads "detail" unguarded; give it the error name.
             result = {**result, "detail": str(result.get("exception") or f"HTTP {status_code}")}
