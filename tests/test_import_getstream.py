@@ -9,6 +9,7 @@ shaped like recorded responses.
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
@@ -427,6 +428,12 @@ def test_bad_arguments(api, journal, settings):
         run("--user-ids", "1", "--user-ids-file", "x", journal=journal)
     settings.STREAM_USER_FEED = "nosuch"
     with pytest.raises(CommandError, match="feed group 'nosuch' does not exist.*STREAM_FEEDS"):
+        run(journal=journal)
+
+
+def test_missing_stream_python_names_the_extra(api, journal, monkeypatch):
+    monkeypatch.setitem(sys.modules, "stream", None)
+    with pytest.raises(CommandError, match=r'pip install "django-activity-feeds\[getstream\]"'):
         run(journal=journal)
 
 

@@ -187,8 +187,10 @@ def test_add_and_remove_activity_to_feed(hosted, ann):
     feed_manager.add_activity_to_feed(tweet)
     feed_manager.remove_activity_from_feed(tweet)
     add, remove = hosted.calls
-    assert body(add)["time"] == WHEN_SENT
-    assert query(remove) == {"api_key": KEY, "foreign_id": "1"}
+    assert (add.request.method, path(add)) == ("POST", f"/api/v1.0/feed/user/{ann.pk}/")
+    assert body(add) == expected_tweet(tweet)
+    assert (remove.request.method, path(remove)) == ("DELETE", f"/api/v1.0/feed/user/{ann.pk}/testapp.Tweet:9/")
+    assert query(remove) == {"api_key": KEY, "foreign_id": "1"} and body(remove) == {}
 
 
 # -- model tracking -----------------------------------------------------
