@@ -103,6 +103,7 @@ class ImportStats:
     )
 
     def copy(self) -> ImportStats:
+        """Return an independent copy (lists included)."""
         return dataclasses.replace(self, mismatches=list(self.mismatches), problems=list(self.problems))
 
     def delta(self, since: ImportStats) -> dict[str, Any]:
@@ -282,6 +283,7 @@ class GetStreamImporter:
 
     @property
     def stats(self) -> ImportStats:
+        """The totals of the current round (held by the journal)."""
         return self.journal.stats
 
     # -- driver --------------------------------------------------------------
