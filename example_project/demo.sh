@@ -31,7 +31,7 @@ with socket.socket() as s:
         sys.exit(1)
 PY
 then
-    echo "Port $PORT on $HOST is in use. Pick another one: make demo PORT=8011" >&2
+    echo "Port $PORT on $HOST is in use. Pick another one, e.g.: make demo PORT=$((PORT + 11))" >&2
     exit 1
 fi
 
