@@ -12,6 +12,7 @@ options therefore plans the same rows, finds them all and adds nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 import sys
 import time
@@ -30,6 +31,8 @@ from example_project.social.models import Follow, Like, Post
 JOINED_BEFORE = timedelta(days=40)
 #: Posts are spread over this period before the anchor.
 POSTING_PERIOD = timedelta(days=30)
+#: Average time between a post and a like of it.
+LIKE_DELAY = timedelta(hours=5)
 #: Rows saved per transaction (their activities publish when it commits).
 CHUNK = 50
 
@@ -130,7 +133,10 @@ def make_plan(users: int = 50, posts: int = 2000, likes: int = 3000, seed: int =
             seconds = rng.randint(300, period)
         taken.add((author, seconds))
         planned_posts.append((author, text, timedelta(seconds=seconds)))
-    # Likes come mostly from followers, some time after the post.
+    # Some posts are far more liked than others. Likes come mostly from the
+    # author's followers, a few hours after the post on average; a like that
+    # would fall after the anchor has not happened yet.
+    appeal = list(itertools.accumulate(rng.paretovariate(1.5) for _ in range(posts)))
     followers: dict[int, list[int]] = {i: [] for i in range(users)}
     for follower, followed in ((f, t) for f, ts in following.items() for t in ts):
         followers[followed].append(follower)
@@ -139,18 +145,15 @@ def make_plan(users: int = 50, posts: int = 2000, likes: int = 3000, seed: int =
     attempts = 0
     while len(planned_likes) < likes and posts and attempts < likes * 20:
         attempts += 1
-        post = rng.randrange(posts)
+        post = rng.choices(range(posts), cum_weights=appeal)[0]
         author, _, post_age = planned_posts[post]
         fans = followers[author]
-        if fans and rng.random() < 0.8:
-            user = rng.choice(fans)
-        else:
-            user = rng.randrange(users)
-        if user == author or (user, post) in seen:
+        user = rng.choice(fans) if fans and rng.random() < 0.8 else rng.randrange(users)
+        delay = timedelta(seconds=60 + int(rng.expovariate(1 / LIKE_DELAY.total_seconds())))
+        if user == author or (user, post) in seen or post_age - delay < timedelta(seconds=30):
             continue
         seen.add((user, post))
-        latest = min(3 * 24 * 3600, int(post_age.total_seconds()) - 60)
-        planned_likes.append((user, post, post_age - timedelta(seconds=rng.randint(60, latest))))
+        planned_likes.append((user, post, post_age - delay))
     return SeedPlan(users=people, follows=follows, posts=planned_posts, likes=planned_likes)
 
 
