@@ -14,7 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from example_project.browser import browser_unavailable, open_browser, sign_in, take_screenshots
+from example_project.browser import (
+    browser_unavailable,
+    open_browser,
+    sign_in,
+    take_screenshots,
+)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

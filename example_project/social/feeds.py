@@ -12,9 +12,8 @@ from typing import Any
 
 from django.db.models import Count
 
-from stream_django.enrich import Enrich
-
 from example_project.social.models import Like, Post
+from stream_django.enrich import Enrich
 
 PAGE_SIZE = 20
 

@@ -16,9 +16,10 @@ import itertools
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, TextIO
+from typing import TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper

@@ -17,18 +17,23 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from stream_django.exceptions import InputException
-from stream_django.feed_manager import feed_manager
-
 from example_project.social.feeds import read_feed
 from example_project.social.forms import PostForm
 from example_project.social.models import Follow, Like, Post
+from stream_django.exceptions import InputException
+from stream_django.feed_manager import feed_manager
 
 User = get_user_model()
 

@@ -13,7 +13,8 @@ production instead of wrapping them in a transaction that never does.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -12,7 +12,7 @@ from stream_django.feed_manager import feed_manager
 def text(response: Any) -> str:
     """Return the visible text of a response, tags removed, spaces collapsed."""
     body = response.content.decode()
-    body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.S)
+    body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.DOTALL)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", body)).split())
 
 

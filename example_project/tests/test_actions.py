@@ -2,11 +2,10 @@
 
 from django.urls import reverse
 
-from stream_django.activity import create_model_reference
-from stream_django.feed_manager import feed_manager
-
 from example_project.social.models import Follow, Like, Post
 from example_project.tests.helpers import feed_objects, notification_counts, text, verbs
+from stream_django.activity import create_model_reference
+from stream_django.feed_manager import feed_manager
 
 
 def timeline_of(user):

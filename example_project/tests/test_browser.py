@@ -8,7 +8,13 @@ when ``CI`` (or ``STREAM_REQUIRE_SERVICES``) is set, as for the servers in
 
 import pytest
 
-from example_project.browser import SCREENSHOT_PAGES, browser_unavailable, open_browser, sign_in, take_screenshots
+from example_project.browser import (
+    SCREENSHOT_PAGES,
+    browser_unavailable,
+    open_browser,
+    sign_in,
+    take_screenshots,
+)
 from example_project.social.models import Follow, Like, Post
 from tests.services import required
 

@@ -6,13 +6,18 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from stream_django.exceptions import BackendUnavailable
-from stream_django.feed_manager import feed_manager
-
 from example_project.social.aggregation import timeline_group
 from example_project.social.feeds import PAGE_SIZE
 from example_project.social.models import Follow, Like, Post
-from example_project.tests.helpers import badge, notification_counts, older_cursor, text, verbs
+from example_project.tests.helpers import (
+    badge,
+    notification_counts,
+    older_cursor,
+    text,
+    verbs,
+)
+from stream_django.exceptions import BackendUnavailable
+from stream_django.feed_manager import feed_manager
 
 PAGES = ["timeline", "timeline-aggregated", "notifications", "people"]
 

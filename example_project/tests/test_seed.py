@@ -6,10 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from stream_django.feed_manager import feed_manager
-
 from example_project.social.models import Follow, Like, Post
 from example_project.social.seed import ProgressBar, make_plan, user_names
+from stream_django.feed_manager import feed_manager
 
 SMALL = {"users": 6, "posts": 30, "likes": 25}
 

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import stream_django.activity
 from django.conf import settings
 from django.db import migrations, models
+
+import stream_django.activity
 
 
 class Migration(migrations.Migration):
