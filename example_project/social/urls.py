@@ -12,7 +12,6 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("people/", views.people, name="people"),
-    path("posts/", views.post_create, name="post-create"),
     path("posts/<int:post_id>/delete/", views.post_delete, name="post-delete"),
     path("posts/<int:post_id>/like/", views.like, name="like"),
     path("posts/<int:post_id>/unlike/", views.unlike, name="unlike"),

@@ -27,7 +27,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from example_project.social.feeds import read_feed
 from example_project.social.forms import PostForm
@@ -105,15 +105,22 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def timeline(request: HttpRequest, form: PostForm | None = None) -> HttpResponse:
-    """The flat timeline, with the form to post."""
+@require_http_methods(["GET", "HEAD", "POST"])
+def timeline(request: HttpRequest) -> HttpResponse:
+    """The flat timeline, with the form to post (posted back here)."""
+    form = PostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.user = request.user
+        form.save()
+        messages.success(request, "Posted.")
+        return redirect("timeline")
     feed = feed_manager.get_news_feeds(request.user.id)["timeline"]
     try:
         page = read_feed(feed, request.user, id_lt=request.GET.get("id_lt"))
     except InputException as e:
         return _bad_cursor(e)
     return render(request, "social/timeline.html", {
-        "page": page, "form": form or PostForm(), "tab": "timeline",
+        "page": page, "form": form, "tab": "timeline",
     })
 
 
@@ -195,18 +202,6 @@ def people(request: HttpRequest) -> HttpResponse:
 
 
 # -- actions --------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def post_create(request: HttpRequest) -> HttpResponse:
-    form = PostForm(request.POST)
-    if not form.is_valid():
-        return timeline(request, form=form)
-    form.instance.user = request.user
-    form.save()
-    messages.success(request, "Posted.")
-    return HttpResponseRedirect(_next_url(request))
 
 
 @login_required
