@@ -159,8 +159,11 @@ def make_plan(users: int = 50, posts: int = 2000, likes: int = 3000, seed: int =
 
 
 class ProgressBar:
-    """A plain-text progress bar: redrawn in place on a terminal, in steps
-    of 10 % otherwise (logs, pipes)."""
+    """A plain-text progress bar.
+
+    On a terminal it is redrawn in place; elsewhere (logs, pipes) a line is
+    written every 10 %.
+    """
 
     def __init__(self, out: TextIO, label: str, total: int, width: int = 30) -> None:
         self.out, self.label, self.total, self.width = out, label, total, width
@@ -172,6 +175,7 @@ class ProgressBar:
         self.started = time.perf_counter()
 
     def line(self, done: int) -> str:
+        """Return the bar for ``done`` of ``total``, e.g. ``posts [###---] 1/2 50%``."""
         fraction = done / self.total if self.total else 1.0
         filled = int(self.width * fraction)
         return (
@@ -180,6 +184,7 @@ class ProgressBar:
         )
 
     def update(self, done: int) -> None:
+        """Show that ``done`` of ``total`` are finished."""
         if self.tty:
             self._write("\r" + self.line(done))
             self.out.flush()

@@ -67,6 +67,7 @@ def _users_with_counts() -> Any:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Send signed-in users to their timeline, others to sign in."""
     return redirect("timeline" if request.user.is_authenticated else "sign-in")
 
 
@@ -97,6 +98,7 @@ def sign_in_as(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    """Sign out and return to the sign-in page."""
     logout(request)
     return redirect("sign-in")
 
@@ -207,6 +209,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Delete one of the user's posts (and so its activity, everywhere)."""
     post = get_object_or_404(Post, pk=post_id, user=request.user)
     post.delete()
     messages.success(request, "Post deleted.")
@@ -216,6 +219,7 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Like a post (once); notifies its author."""
     post = get_object_or_404(Post, pk=post_id)
     try:
         with transaction.atomic():
@@ -228,6 +232,7 @@ def like(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def unlike(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Withdraw a like; its activity and notification go too."""
     for existing in Like.objects.filter(user=request.user, post_id=post_id):
         existing.delete()
     return HttpResponseRedirect(_next_url(request))
@@ -236,6 +241,7 @@ def unlike(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def follow(request: HttpRequest, username: str) -> HttpResponse:
+    """Follow a user: their activities join the timelines."""
     target = get_object_or_404(User, username=username, is_active=True)
     if target == request.user:
         return HttpResponseBadRequest("You cannot follow yourself.", content_type="text/plain")
@@ -252,6 +258,7 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
 @login_required
 @require_POST
 def unfollow(request: HttpRequest, username: str) -> HttpResponse:
+    """Stop following a user: their activities leave the timelines."""
     target = get_object_or_404(User, username=username)
     for existing in Follow.objects.filter(user=request.user, target=target):
         existing.delete()
