@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Address of `make demo` (e.g. `make demo PORT=8011` when 8000 is taken).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: venv install test test-sqlite test-postgres test-mysql demo bench clean
 
@@ -18,6 +21,10 @@ install: venv
 
 test: install
 	$(BIN)/python -m tests.runall
+
+# The example site with demo data; see docs/example.md.
+demo:
+	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
