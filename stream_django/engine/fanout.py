@@ -213,27 +213,23 @@ def submit(steps: list[dict[str, Any]], *, bulk: bool = False) -> list[int]:
     else:
         for row in rows:
             row.save(using=db)
-    chunks = [(row.id, bulk) for row in rows]
+    chunks = [(row.id, bulk, row.steps) for row in rows]
     transaction.on_commit(lambda: enqueue(chunks), using=db)
     return [row.id for row in rows]
 
 
-def enqueue(chunks: Sequence[tuple[int, bool]]) -> int:
-    """Enqueue the ledger rows ``chunks`` (``(id, bulk)``); return how many were.
+def enqueue(chunks: Sequence[tuple[int, bool, str]]) -> int:
+    """Enqueue ledger rows, given as ``(id, bulk, steps JSON)``; return how many were.
 
     A chunk that cannot be enqueued is logged and stays in the ledger, where
     ``stream_fanout_status --requeue --include-unstarted`` finds it.
     """
     from stream_django.tasks import get_fanout_task
 
-    model = _chunk_model()
-    steps = dict(model.objects.using(ledger_database()).filter(id__in=[c for c, _ in chunks]).values_list("id", "steps"))
     done = 0
-    for chunk_id, bulk in chunks:
-        if chunk_id not in steps:
-            continue
+    for chunk_id, bulk, steps in chunks:
         try:
-            get_fanout_task(bulk=bulk).enqueue(chunk_id, json.loads(steps[chunk_id]))
+            get_fanout_task(bulk=bulk).enqueue(chunk_id, json.loads(steps))
         except Exception:
             logger.exception(
                 "stream_django: fan-out chunk %s is recorded but could not be enqueued; "
@@ -378,7 +374,43 @@ def requeue(*, older_than: float, include_unstarted: bool = False) -> list[int]:
     if include_unstarted:
         due |= Q(started_at__isnull=True, created_at__lt=cutoff)
     with transaction.atomic(using=db):
-        rows = list(model.objects.using(db).filter(due).select_for_update().values_list("id", "bulk"))
-        model.objects.using(db).filter(id__in=[i for i, _ in rows]).update(started_at=None, error="")
+        rows = list(model.objects.using(db).filter(due).select_for_update().values_list("id", "bulk", "steps"))
+        model.objects.using(db).filter(id__in=[row[0] for row in rows]).update(started_at=None, error="")
         transaction.on_commit(lambda: enqueue(rows), using=db)
-    return [i for i, _ in rows]
+    return [row[0] for row in rows]
+
+
+def backlog() -> dict[str, Any]:
+    """Return the state of the fan-out ledger, as JSON-ready numbers.
+
+    ``waiting``: never started; ``running``: claimed by a worker less than
+    ``STREAM_FANOUT_RETRY_AFTER`` seconds ago; ``stale``: claimed earlier and
+    not finished (the worker probably died); ``failed``: the last run raised.
+    """
+    from django.db.models import Count, Min
+
+    model = _chunk_model()
+    db = ledger_database()
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=stream_settings.FANOUT_RETRY_AFTER)
+    rows = model.objects.using(db)
+    states = {
+        "waiting": rows.filter(started_at__isnull=True, error=""),
+        "running": rows.filter(started_at__gte=stale_before),
+        "stale": rows.filter(started_at__lt=stale_before),
+        "failed": rows.filter(started_at__isnull=True).exclude(error=""),
+    }
+    result: dict[str, Any] = {"chunks": 0, "bulk": 0}
+    for state, qs in states.items():
+        summary = qs.aggregate(n=Count("id"), bulk=Count("id", filter=Q(bulk=True)), oldest=Min("created_at"))
+        result[state] = summary["n"]
+        result["chunks"] += summary["n"]
+        result["bulk"] += summary["bulk"]
+        result[f"oldest_{state}_seconds"] = (
+            round((now - summary["oldest"]).total_seconds(), 1) if summary["oldest"] else None
+        )
+    result["errors"] = [
+        {"chunk": i, "attempts": a, "error": e}
+        for i, a, e in states["failed"].order_by("-id").values_list("id", "attempts", "error")[:5]
+    ]
+    return result
