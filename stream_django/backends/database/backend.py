@@ -242,10 +242,13 @@ class DatabaseBackend(BaseStorageBackend):
         flat_slugs = [s for s, g in groups.items() if g.is_flat]
         marks = sql.placeholders(sources)
         where, params = "", []
+        held: tuple[str, list[Any]] = ("", [])
         if chunk is not None:
-            where, params = self._range(chunk)
+            where, params = self._range(chunk, "f.source")
             where += f" AND EXISTS (SELECT 1 FROM {ENTRY} o WHERE o.feed = %s AND o.activity_key = %s)"
             params += [sources[0], activity.key]
+            # Bounds the check for entries already there to the chunk's feeds.
+            held = self._range(chunk, "e.feed")
         if flat_slugs:
             select = (
                 f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
@@ -264,34 +267,43 @@ class DatabaseBackend(BaseStorageBackend):
                 f"SELECT f.source AS feed, f.target AS origin FROM {FOLLOW} f "
                 f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
-            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params])
+            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params], held)
         self._trim_followers(cursor, sources, chunk)
 
     @staticmethod
-    def _range(chunk: tuple[str | None, str | None]) -> tuple[str, list[Any]]:
-        """The condition on ``f.source`` of a follower range ``(after, upto]``."""
+    def _range(chunk: tuple[str | None, str | None], column: str) -> tuple[str, list[Any]]:
+        """The condition on ``column`` of a follower range ``(after, upto]``."""
         after, upto = chunk
         where, params = "", []
         if after is not None:
-            where += " AND f.source > %s"
+            where += f" AND {column} > %s"
             params.append(after)
         if upto is not None:
-            where += " AND f.source <= %s"
+            where += f" AND {column} <= %s"
             params.append(upto)
         return where, params
 
-    def _add_to_groups(self, cursor: Any, activity: PreparedActivity, name: str, rows: str, params: list[Any]) -> None:
+    def _add_to_groups(
+        self,
+        cursor: Any,
+        activity: PreparedActivity,
+        name: str,
+        rows: str,
+        params: list[Any],
+        held: tuple[str, list[Any]] = ("", []),
+    ) -> None:
         """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin).
 
         One upsert creates the missing groups and bumps the existing ones
         (only in feeds that do not hold the activity yet), so concurrent
-        writers to one group never lose a count; then the entries.
+        writers to one group never lose a count; then the entries. ``held``
+        narrows the search for entries already there (a condition on ``e.feed``).
         """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
         created = connections[self.using].ops.adapt_datetimefield_value(activity.time)
         select = (
             f"SELECT DISTINCT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s)"
+            f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s{held[0]})"
         )
         assignments = (
             f"activity_count = {GROUP}.activity_count + 1, "
@@ -309,7 +321,7 @@ class DatabaseBackend(BaseStorageBackend):
                 ["feed", "name"],
                 assignments,
             ),
-            [name, key, created, False, False, *params, key, actor, key, key, False, False],
+            [name, key, created, False, False, *params, key, *held[1], actor, key, key, False, False],
         )
         cursor.execute(
             self._ignore(
@@ -640,7 +652,7 @@ class DatabaseBackend(BaseStorageBackend):
     ) -> None:
         """Trim a random sample of the feeds following ``sources`` (in ``chunk``)."""
         marks = sql.placeholders(sources)
-        where, params = self._range(chunk) if chunk is not None else ("", [])
+        where, params = self._range(chunk, "f.source") if chunk is not None else ("", [])
         for slug, group in feed_groups().items():
             if group.max_length is None:
                 continue
