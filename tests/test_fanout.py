@@ -23,7 +23,14 @@ from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.client import stream_client
 from stream_django.engine import fanout
-from stream_django.models import ActivityGroup, FanoutChunk, FeedEntry, Follow, GroupEntry, StoredActivity
+from stream_django.models import (
+    ActivityGroup,
+    FanoutChunk,
+    FeedEntry,
+    Follow,
+    GroupEntry,
+    StoredActivity,
+)
 from stream_django.tasks import framework
 from tests.contract.helpers import act, fids
 

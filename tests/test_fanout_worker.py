@@ -25,7 +25,14 @@ from django.db import connection
 from django.db.models import Count
 
 from stream_django.client import stream_client
-from stream_django.models import ActivityGroup, FanoutChunk, FeedEntry, Follow, GroupEntry, StoredActivity
+from stream_django.models import (
+    ActivityGroup,
+    FanoutChunk,
+    FeedEntry,
+    Follow,
+    GroupEntry,
+    StoredActivity,
+)
 from tests import services
 from tests.contract.helpers import act
 

@@ -7,7 +7,7 @@ The test settings, pointed at the test database the test process created
 
 import os
 
-from tests.settings import *  # noqa: F401,F403
+from tests.settings import *
 from tests.settings import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["STREAM_WORKER_DB_NAME"]
