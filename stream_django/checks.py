@@ -120,6 +120,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     prefix = stream_settings.USER_STREAMS_REDIS_KEY_PREFIX
     if prefix is not None and not isinstance(prefix, str):
         messages.append(_error("USER_STREAMS_REDIS_KEY_PREFIX must be a string.", None, "E034"))
+    messages.extend(_check_fanout(backend_cls))
 
     for old, new in RENAMED.items():
         if hasattr(settings, old):
@@ -133,4 +134,65 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             messages.extend(get_backend().check())
         except ImproperlyConfigured as e:
             messages.append(_error(str(e), None, "E001"))
+    return messages
+
+
+def _positive_int(value: Any, *, zero: bool = False) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if zero else value > 0)
+
+
+def _check_fanout(backend_cls: Any) -> list[checks.CheckMessage]:
+    """Check the settings of fan-out through task workers (docs/scale-out.md)."""
+    from stream_django.tasks import framework, task_backend
+
+    messages: list[checks.CheckMessage] = []
+    limit = stream_settings.FANOUT_INLINE_LIMIT
+    if not _positive_int(limit, zero=True):
+        messages.append(_error(f"STREAM_FANOUT_INLINE_LIMIT must be an int >= 0, got {limit!r}.",
+                               "0 sends every fan-out to the task workers.", "E015"))
+    queues = {}
+    for name in ("STREAM_FANOUT_QUEUE", "STREAM_FANOUT_BULK_QUEUE"):
+        value = getattr(stream_settings, name)
+        if isinstance(value, str) and value:
+            queues[name] = value
+        else:
+            messages.append(_error(f"{name} must be a queue name (a non-empty string), got {value!r}.", None, "E016"))
+    retry = stream_settings.FANOUT_RETRY_AFTER
+    if isinstance(retry, bool) or not isinstance(retry, (int, float)) or not retry > 0:
+        messages.append(_error(f"STREAM_FANOUT_RETRY_AFTER must be a positive number of seconds, got {retry!r}.",
+                               None, "E018"))
+
+    alias = stream_settings.FANOUT_TASK_BACKEND
+    if alias is None or framework() is None:
+        return messages
+    if not isinstance(alias, str):
+        messages.append(_error(f"STREAM_FANOUT_TASK_BACKEND must be a TASKS alias or None, got {alias!r}.",
+                               None, "E014"))
+        return messages
+    try:
+        backend = task_backend(alias)
+    except ImproperlyConfigured as e:
+        messages.append(_error(f"STREAM_FANOUT_TASK_BACKEND {alias!r} is not a usable task backend: {e}",
+                               "Name an alias of TASKS, or set it to None to fan out inline.", "E014"))
+        return messages
+    from stream_django.tasks import is_immediate
+
+    if is_immediate(backend):
+        return messages
+    for name, queue in queues.items():
+        if backend.queues and queue not in backend.queues:
+            messages.append(_error(
+                f"{name} {queue!r} is not among the QUEUES of task backend {alias!r} ({sorted(backend.queues)}).",
+                f"Add {queue!r} to TASKS[{alias!r}]['QUEUES'].", "E017"))
+    if backend_cls is not None and not getattr(backend_cls, "supports_fanout_chunks", False) and not backend_cls.is_remote:
+        messages.append(checks.Warning(
+            f"Task backend {alias!r} queues tasks, but the {backend_cls.__name__} storage backend cannot split "
+            "fan-out into chunks: every fan-out runs in the request.",
+            hint="Set STREAM_FANOUT_TASK_BACKEND = None to say so, or use a backend that supports it.",
+            id="stream_django.W002"))
+    if len(set(queues.values())) == 1 and len(queues) == 2 and not backend.supports_priority:
+        messages.append(checks.Warning(
+            "STREAM_FANOUT_QUEUE and STREAM_FANOUT_BULK_QUEUE are the same queue and the task backend "
+            f"{alias!r} has no priorities: small fan-outs can wait behind large ones.",
+            hint="Give the bulk chunks a queue of their own.", id="stream_django.W003"))
     return messages

@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_FEEDS": None,
     "STREAM_ACTIVITY_COPY_LIMIT": 100,
     "STREAM_FANOUT_CHUNK_SIZE": 1000,
+    # Fan-out through Django's tasks framework (docs/scale-out.md).
+    "STREAM_FANOUT_TASK_BACKEND": "default",
+    "STREAM_FANOUT_INLINE_LIMIT": 100,
+    "STREAM_FANOUT_QUEUE": "stream_fanout",
+    "STREAM_FANOUT_BULK_QUEUE": "stream_fanout_bulk",
+    "STREAM_FANOUT_RETRY_AFTER": 600,
     "STREAM_PUBLISH_ON_COMMIT": True,
     "STREAM_ON_FAILURE": "record",
     "STREAM_TRACK_UPDATES": True,
@@ -147,6 +153,10 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
         from stream_django.backends import reset_backend
 
         reset_backend()
+    if setting.startswith("STREAM_") or setting == "TASKS":
+        from stream_django.tasks import reset_tasks
+
+        reset_tasks()
 
 
 setting_changed.connect(_reload, dispatch_uid="stream_django.conf.reload")

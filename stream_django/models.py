@@ -3,6 +3,7 @@
 from stream_django.backends.database.models import (  # noqa: F401
     ActivityGroup,
     FailedOperation,
+    FanoutChunk,
     FeedEntry,
     Follow,
     GroupEntry,

@@ -7,6 +7,7 @@ Settings for the test suite.
 ``MYSQL_HOST``/``MYSQL_PORT``/``MYSQL_USER`` override the addresses.
 """
 
+import importlib.util
 import os
 
 SECRET_KEY = "tests-only"
@@ -61,6 +62,13 @@ INSTALLED_APPS = [
     "stream_django",
     "tests.testapp",
 ]
+# Django's tasks framework: the backport before Django 6, and the ORM task
+# backend whose worker the fan-out tests run. TASKS is left unset, so the
+# immediate backend runs fan-out inline as it always did.
+if importlib.util.find_spec("django.tasks") is None:
+    INSTALLED_APPS.append("django_tasks")
+if importlib.util.find_spec("django_tasks_db") is not None:
+    INSTALLED_APPS.append("django_tasks_db")
 
 TEMPLATES = [
     {

@@ -10,6 +10,7 @@ from stream_django.backends import get_backend
 from stream_django.checks import check_settings
 from stream_django.exceptions import InvalidStreamBackend
 from tests import settings as test_settings
+from stream_django.tasks import framework
 
 
 def ids(**_):
@@ -51,6 +52,13 @@ def test_the_test_settings_pass():
         ("USER_STREAMS_REDIS_CLIENT_ARGUMENTS", "host=x", "stream_django.E033"),
         ("USER_STREAMS_REDIS_KEY_PREFIX", 3, "stream_django.E034"),
         ("STREAM_FEEDS", {**test_settings.STREAM_FEEDS, "user_stream": "aggregated"}, "stream_django.E035"),
+        ("STREAM_FANOUT_TASK_BACKEND", "nowhere", "stream_django.E014"),
+        ("STREAM_FANOUT_TASK_BACKEND", 3, "stream_django.E014"),
+        ("STREAM_FANOUT_INLINE_LIMIT", -1, "stream_django.E015"),
+        ("STREAM_FANOUT_INLINE_LIMIT", "100", "stream_django.E015"),
+        ("STREAM_FANOUT_QUEUE", "", "stream_django.E016"),
+        ("STREAM_FANOUT_BULK_QUEUE", None, "stream_django.E016"),
+        ("STREAM_FANOUT_RETRY_AFTER", 0, "stream_django.E018"),
     ],
 )
 def test_each_bad_setting_has_its_own_id(settings, name, value, expected):
@@ -98,3 +106,41 @@ def test_old_notification_setting_defines_the_default_group(settings):
     assert feed_groups()["alerts"].is_notification
     assert feed_groups()["timeline_aggregated"].is_aggregated
     assert feed_groups()["timeline"].is_flat
+
+
+def test_fan_out_queues_must_be_among_the_task_backends_queues(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "stream_fanout"]}}
+    (message,) = check_settings()
+    assert message.id == "stream_django.E017"
+    assert "STREAM_FANOUT_BULK_QUEUE 'stream_fanout_bulk'" in message.msg
+    assert message.hint == "Add 'stream_fanout_bulk' to TASKS['default']['QUEUES']."
+    settings.TASKS["default"]["QUEUES"].append("stream_fanout_bulk")
+    settings.TASKS = dict(settings.TASKS)
+    assert check_settings() == []
+
+
+def test_a_queuing_task_backend_with_a_store_that_cannot_chunk_warns(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+    settings.STREAM_BACKEND = "tests.test_fanout.UnchunkedBackend"
+    assert ids() == ["stream_django.W002"]
+
+
+def test_one_queue_for_both_kinds_of_chunk_warns_without_priorities(settings):
+    settings.TASKS = {"default": {"BACKEND": "tests.test_checks.NoPriorityBackend", "QUEUES": []}}
+    settings.STREAM_FANOUT_BULK_QUEUE = "stream_fanout"
+    assert ids() == ["stream_django.W003"]
+
+
+def test_the_immediate_backend_needs_no_queue_names(settings):
+    settings.TASKS = {"default": {"BACKEND": f"{framework().__name__}.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    assert check_settings() == []
+
+
+def _dummy_backend():
+    from importlib import import_module
+
+    return import_module(f"{framework().__name__}.backends.dummy").DummyBackend
+
+
+class NoPriorityBackend(_dummy_backend()):
+    supports_priority = False

@@ -16,6 +16,11 @@ Semantics every backend keeps (``tests/contract`` states them as tests):
   receives it with ``origin`` set to the feed it followed;
 - aggregated and notification feeds keep their entries in groups named by
   ``FeedGroup.group_key``.
+
+A backend that sets ``supports_fanout_chunks`` also implements the methods
+of the "chunked fan-out" section, so that the engine can write the direct
+feeds in the request and leave the followers to task workers, in chunks
+(``stream_django.engine.fanout``; docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -181,6 +186,100 @@ class BaseStorageBackend(BaseBackend):
         """Replace the activity's data (its new ``to``), write it into the
         ``added`` feeds with fan-out, and remove it from the ``removed`` feeds
         and the feeds that received it through them."""
+
+    # -- chunked fan-out ---------------------------------------------------
+    #
+    # Used only when ``supports_fanout_chunks`` is true and a task backend is
+    # configured. The ``*_direct`` methods and ``count_followers`` run in the
+    # request; the ``*_chunk`` methods and ``follower_boundaries`` run in task
+    # workers, in any order, possibly twice, possibly after the operation
+    # that undoes them. Each chunk therefore makes its slice agree with the
+    # current state of the feed it comes from, and is idempotent:
+    #
+    # - ``fan_out_chunk`` writes an activity only while its source feed still
+    #   holds it; ``remove_chunk`` deletes only while the source no longer does;
+    # - ``copy_chunk`` copies only while the follow exists; ``purge_chunk``
+    #   purges only while it does not;
+    # - writing an entry a feed already holds changes nothing (no duplicate,
+    #   no second count in an aggregated group).
+    #
+    # Follower feeds are ordered by their feed id (``"slug:user_id"`` compared
+    # as the store compares strings); a chunk covers the followers whose id
+    # lies in ``(after, upto]``, ``None`` meaning unbounded, so followers that
+    # come and go meanwhile never shift another chunk's range.
+
+    supports_fanout_chunks = False
+    """Does the backend implement the chunked fan-out methods?"""
+
+    def _chunking(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} does not support chunked fan-out "
+            f"(supports_fanout_chunks is false): {method}() is not implemented"
+        )
+
+    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        """Store ``activities`` in ``feed`` and their ``to`` feeds (origin
+        ``None``), as ``add_activities`` does, without fanning out."""
+        raise self._chunking("add_direct")
+
+    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Remove activities from ``feed`` and, where ``feed`` holds one
+        directly, from its ``to`` feeds; leave the followers alone.
+
+        Return ``{source feed: [keys]}``: the feeds whose followers may still
+        hold those keys (``remove_chunk`` cleans them). Unknown keys are
+        ignored.
+        """
+        raise self._chunking("remove_direct")
+
+    def change_targets_direct(
+        self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]
+    ) -> None:
+        """Do what ``change_targets`` does, except for the followers of the
+        ``added`` and ``removed`` feeds."""
+        raise self._chunking("change_targets_direct")
+
+    def count_followers(self, feeds: Sequence[str], at_most: int) -> int:
+        """Return how many follows target one of ``feeds``, counting no
+        further than ``at_most`` (the cost must not grow past it)."""
+        raise self._chunking("count_followers")
+
+    def follower_boundaries(self, feed: str, size: int) -> list[str]:
+        """Return the ids of ``feed``'s followers at positions ``size``,
+        ``2 * size``, ... in id order, stopping before the last follower.
+
+        ``n`` boundaries cut the followers into ``n + 1`` chunks of at most
+        ``size`` feeds: ``(None, b1]``, ``(b1, b2]``, ..., ``(bn, None)``.
+        """
+        raise self._chunking("follower_boundaries")
+
+    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        """Write the activities ``keys`` into the followers of ``source``
+        whose id is in ``(after, upto]``, with origin ``source``, but only the
+        activities ``source`` still holds. Idempotent."""
+        raise self._chunking("fan_out_chunk")
+
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+        """Delete the activities ``keys`` that ``source`` no longer holds from
+        at most ``limit`` feeds that received them from ``source``.
+
+        Return how many feed entries were deleted: fewer than ``limit`` means
+        none is left, and the activities' data, if no feed holds them any
+        more, is deleted too. Idempotent.
+        """
+        raise self._chunking("remove_chunk")
+
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        """For each ``(source, target)`` follow that exists, copy the target's
+        newest ``copy_limit`` activities into the source, as ``follow_many``
+        does. Idempotent."""
+        raise self._chunking("copy_chunk")
+
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """For each ``(source, target)`` pair that is not a follow, remove from
+        the source every entry whose origin is the target, as
+        ``unfollow_many`` does. Idempotent."""
+        raise self._chunking("purge_chunk")
 
     # -- reads -----------------------------------------------------------
 

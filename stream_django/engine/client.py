@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from stream_django.backends.base import BaseStorageBackend, Group, Page
-from stream_django.engine import ids, serializer
+from stream_django.engine import fanout, ids, serializer
 from stream_django.engine.activities import (
     PreparedActivity,
     decode,
@@ -145,7 +145,7 @@ class Feed:
         for activity in prepared:
             for target in activity.to:
                 get_group(slug_of(target))
-        self.backend.add_activities(self.id, prepared)
+        fanout.add_activities(self.backend, self.id, prepared)
         return [decode(a.json, a.id) for a in prepared]
 
     def remove_activity(self, activity_id: str | None = None, foreign_id: str | None = None) -> dict[str, Any]:
@@ -159,7 +159,7 @@ class Feed:
             else:
                 keys = self.backend.keys_for_foreign_id(self.id, str(foreign_id))
             if keys:
-                self.backend.remove_activities(self.id, keys)
+                fanout.remove_activities(self.backend, self.id, keys)
         return {"removed": activity_id if activity_id is not None else foreign_id, "duration": t.duration}
 
     def follow(self, target_feed_slug: Any, target_user_id: Any, activity_copy_limit: int | None = None, **extra_data: Any) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class Feed:
         target = feed_id(target_feed_slug, target_user_id)
         with _timed() as t:
             self.group
-            self.backend.unfollow_many([(self.id, target, parse_bool(keep_history, "keep_history"))])
+            fanout.unfollow_many(self.backend, [(self.id, target, parse_bool(keep_history, "keep_history"))])
         return {"duration": t.duration}
 
     def update_activity_to_targets(
@@ -213,7 +213,7 @@ class Feed:
             prepared = prepare_activity(data)
             added = [x for x in wanted if x not in current]
             removed = [x for x in current if x not in wanted]
-            self.backend.change_targets(prepared, added, removed)
+            fanout.change_targets(self.backend, prepared, added, removed)
         activity = decode(prepared.json, prepared.id)
         activity.pop("origin")
         return {"activity": activity, "added": added, "removed": removed, "duration": t.duration}
@@ -366,7 +366,7 @@ class Client:
                 raise FeedConfigException(
                     f"only flat feeds can be followed; {target!r} is {target_group.type}"
                 )
-        self.backend.follow_many(list(dict.fromkeys(pairs)), copy_limit)
+        fanout.follow_many(self.backend, list(dict.fromkeys(pairs)), copy_limit)
 
     def follow_many(self, follows: Sequence[dict[str, Any]], activity_copy_limit: int | None = None) -> dict[str, Any]:
         """Create many follows ``[{"source": "slug:id", "target": "slug:id"}]``."""
@@ -390,7 +390,7 @@ class Client:
                 get_group(slug_of(source))
                 items.append((source, target, parse_bool(f.get("keep_history", False), f"unfollows[{i}].keep_history")))
             if items:
-                self.backend.unfollow_many(items)
+                fanout.unfollow_many(self.backend, items)
         return {"duration": t.duration}
 
     def add_to_many(self, activity: dict[str, Any], feeds: Sequence[str]) -> dict[str, Any]:

@@ -5,6 +5,12 @@ Writes are set-based: fanning an activity out to N followers is one
 ``INSERT ... SELECT`` over the follow table per feed type (plus three for
 each aggregated feed group), never N statements. A page read is one indexed
 query. Every operation runs in one transaction.
+
+Chunked fan-out (``supports_fanout_chunks``) runs the same statements over a
+range of followers, guarded by the state of the source feed or follow, and
+locks the activity (or follow) row it depends on, so that a chunk and the
+operation undoing it never interleave: adds take a shared lock on the
+activity, removals an exclusive one; copies and purges lock the follow row.
 """
 
 from __future__ import annotations
@@ -162,12 +168,20 @@ class DatabaseBackend(BaseStorageBackend):
 
     @retry_on_deadlock
     def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add(feed, activities, fan_out=True)
+
+    @retry_on_deadlock
+    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add(feed, activities, fan_out=False)
+
+    def _add(self, feed: str, activities: Sequence[PreparedActivity], *, fan_out: bool) -> None:
         with self._write() as cursor:
             self._store(activities)
             for activity in activities:
                 direct = [feed, *[t for t in activity.to if t != feed]]
                 self._insert_direct(cursor, activity, direct)
-                self._fan_out(cursor, activity, direct)
+                if fan_out:
+                    self._fan_out(cursor, activity, direct)
 
     @retry_on_deadlock
     def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
@@ -184,6 +198,15 @@ class DatabaseBackend(BaseStorageBackend):
             if added:
                 self._insert_direct(cursor, activity, added)
                 self._fan_out(cursor, activity, added)
+
+    @retry_on_deadlock
+    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            if removed:
+                self._delete_key(cursor, activity.key, list(removed), [])
+            if added:
+                self._insert_direct(cursor, activity, added)
 
     def _store(self, activities: Sequence[PreparedActivity]) -> None:
         conn = connections[self.using]
@@ -215,19 +238,37 @@ class DatabaseBackend(BaseStorageBackend):
                 )
                 self._maybe_trim(cursor, [f])
 
-    def _fan_out(self, cursor: Any, activity: PreparedActivity, sources: Sequence[str]) -> None:
-        """Write ``activity`` into every feed following one of ``sources``."""
+    def _fan_out(
+        self,
+        cursor: Any,
+        activity: PreparedActivity,
+        sources: Sequence[str],
+        chunk: tuple[str | None, str | None] | None = None,
+    ) -> None:
+        """Write ``activity`` into every feed following one of ``sources``.
+
+        With ``chunk`` (one source only), only into the followers whose id
+        is in ``(after, upto]``, and only while the source holds the activity.
+        """
         groups = feed_groups()
         flat_slugs = [s for s, g in groups.items() if g.is_flat]
         marks = sql.placeholders(sources)
+        where, params = "", []
+        held: tuple[str, list[Any]] = ("", [])
+        if chunk is not None:
+            where, params = self._range(chunk, "f.source")
+            where += f" AND EXISTS (SELECT 1 FROM {ENTRY} o WHERE o.feed = %s AND o.activity_key = %s)"
+            params += [sources[0], activity.key]
+            # Bounds the check for entries already there to the chunk's feeds.
+            held = self._range(chunk, "e.feed")
         if flat_slugs:
             select = (
                 f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
-                f"WHERE f.target IN ({marks}) AND f.source_slug IN ({sql.placeholders(flat_slugs)})"
+                f"WHERE f.target IN ({marks}) AND f.source_slug IN ({sql.placeholders(flat_slugs)}){where}"
             )
             cursor.execute(
                 self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
-                [activity.key, *sources, *flat_slugs],
+                [activity.key, *sources, *flat_slugs, *params],
             )
         decoded = None
         for slug, group in groups.items():
@@ -236,23 +277,45 @@ class DatabaseBackend(BaseStorageBackend):
             decoded = decoded or activity.decoded()
             rows = (
                 f"SELECT f.source AS feed, f.target AS origin FROM {FOLLOW} f "
-                f"WHERE f.target IN ({marks}) AND f.source_slug = %s"
+                f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
-            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug])
-        self._trim_followers(cursor, sources)
+            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params], held)
+        self._trim_followers(cursor, sources, chunk)
 
-    def _add_to_groups(self, cursor: Any, activity: PreparedActivity, name: str, rows: str, params: list[Any]) -> None:
+    @staticmethod
+    def _range(chunk: tuple[str | None, str | None], column: str) -> tuple[str, list[Any]]:
+        """The condition on ``column`` of a follower range ``(after, upto]``."""
+        after, upto = chunk
+        where, params = "", []
+        if after is not None:
+            where += f" AND {column} > %s"
+            params.append(after)
+        if upto is not None:
+            where += f" AND {column} <= %s"
+            params.append(upto)
+        return where, params
+
+    def _add_to_groups(
+        self,
+        cursor: Any,
+        activity: PreparedActivity,
+        name: str,
+        rows: str,
+        params: list[Any],
+        held: tuple[str, list[Any]] = ("", []),
+    ) -> None:
         """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin).
 
         One upsert creates the missing groups and bumps the existing ones
         (only in feeds that do not hold the activity yet), so concurrent
-        writers to one group never lose a count; then the entries.
+        writers to one group never lose a count; then the entries. ``held``
+        narrows the search for entries already there (a condition on ``e.feed``).
         """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
         created = connections[self.using].ops.adapt_datetimefield_value(_to_db(activity.time))
         select = (
             f"SELECT DISTINCT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s)"
+            f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s{held[0]})"
         )
         assignments = (
             f"activity_count = {GROUP}.activity_count + 1, "
@@ -270,7 +333,7 @@ class DatabaseBackend(BaseStorageBackend):
                 ["feed", "name"],
                 assignments,
             ),
-            [name, key, created, False, False, *params, key, actor, key, key, False, False],
+            [name, key, created, False, False, *params, key, *held[1], actor, key, key, False, False],
         )
         cursor.execute(
             self._ignore(
@@ -330,6 +393,7 @@ class DatabaseBackend(BaseStorageBackend):
         group = get_group(slug_of(feed))
         model = GroupEntry if group.is_aggregated else FeedEntry
         with self._write() as cursor:
+            self._lock_activities(cursor, keys, exclusive=True)
             rows = dict(
                 model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
             )
@@ -341,6 +405,50 @@ class DatabaseBackend(BaseStorageBackend):
                 else:
                     self._delete_key(cursor, key, [feed], [])
             self._delete_orphans(cursor, list(rows))
+
+    @retry_on_deadlock
+    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        group = get_group(slug_of(feed))
+        model = GroupEntry if group.is_aggregated else FeedEntry
+        pending: dict[str, list[str]] = {}
+        with self._write() as cursor:
+            self._lock_activities(cursor, keys, exclusive=True)
+            rows = dict(
+                model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
+            )
+            bodies = self.get_activities([k for k, origin in rows.items() if origin is None])
+            for key, origin in rows.items():
+                if origin is None:
+                    scope = list(dict.fromkeys([feed, *serializer.loads(bodies[key]).get("to", [])]))
+                    self._delete_key(cursor, key, scope, [])
+                    for source in scope:
+                        if get_group(slug_of(source)).is_flat:
+                            pending.setdefault(source, []).append(key)
+                else:
+                    self._delete_key(cursor, key, [feed], [])
+            self._delete_orphans(cursor, list(rows))
+        return pending
+
+    def _lock_activities(self, cursor: Any, keys: Sequence[str], *, exclusive: bool) -> dict[str, str]:
+        """Lock the stored activities ``keys`` until commit; return ``{key: json}``
+        of those that exist."""
+        if not keys:
+            return {}
+        key = connections[self.using].ops.quote_name("key")
+        cursor.execute(
+            f"SELECT a.{key}, a.data FROM {ACTIVITY} a WHERE a.{key} IN ({sql.placeholders(keys)}) "
+            f"ORDER BY a.{key}{sql.row_lock(self.vendor, exclusive=exclusive)}",
+            list(keys),
+        )
+        return dict(cursor.fetchall())
+
+    def _lock_follow(self, cursor: Any, source: str, target: str) -> bool:
+        """Lock the follow ``source`` -> ``target`` until commit; return whether it exists."""
+        cursor.execute(
+            f"SELECT id FROM {FOLLOW} WHERE source = %s AND target = %s{sql.row_lock(self.vendor, exclusive=True)}",
+            [source, target],
+        )
+        return cursor.fetchone() is not None
 
     def _delete_key(self, cursor: Any, key: str, feeds: list[str], origins: list[str]) -> None:
         """Delete ``key`` from ``feeds`` and from the feeds it reached from ``origins``."""
@@ -409,36 +517,119 @@ class DatabaseBackend(BaseStorageBackend):
             if not copy_limit:
                 return
             for source, target in pairs:
-                group = get_group(slug_of(source))
-                if group.is_flat:
-                    select = (
-                        f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
-                        f"WHERE feed = %s ORDER BY activity_key DESC LIMIT %s) x WHERE 1 = 1"
-                    )
-                    cursor.execute(
-                        self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
-                        [source, target, target, copy_limit],
-                    )
-                    self._maybe_trim(cursor, [source], force=True)
-                else:
-                    entries = self.read_feed(target, Page(limit=copy_limit))
-                    self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
-                    self._maybe_trim(cursor, [source], force=True)
+                self._copy(cursor, source, target, copy_limit)
+
+    def _copy(self, cursor: Any, source: str, target: str, copy_limit: int) -> None:
+        """Copy ``target``'s newest ``copy_limit`` activities into ``source``."""
+        group = get_group(slug_of(source))
+        if group.is_flat:
+            select = (
+                f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
+                f"WHERE feed = %s ORDER BY activity_key DESC LIMIT %s) x "
+                f"WHERE EXISTS (SELECT 1 FROM {FOLLOW} f WHERE f.source = %s AND f.target = %s)"
+            )
+            cursor.execute(
+                self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
+                [source, target, target, copy_limit, source, target],
+            )
+        else:
+            entries = self.read_feed(target, Page(limit=copy_limit))
+            self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
+        self._maybe_trim(cursor, [source], force=True)
 
     @retry_on_deadlock
     def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
         with self._write() as cursor:
             for source, target, keep_history in items:
                 FollowRow.objects.using(self.using).filter(source=source, target=target).delete()
-                if keep_history:
-                    continue
-                model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
-                purged = model.objects.using(self.using).filter(feed=source, origin=target)
-                keys = list(purged.values_list("activity_id", flat=True))
-                purged.delete()
-                if model is GroupEntry:
-                    self._recount_groups(cursor, source)
-                self._delete_orphans(cursor, keys)
+                if not keep_history:
+                    self._purge(cursor, source, target)
+
+    def _purge(self, cursor: Any, source: str, target: str) -> None:
+        """Delete from ``source`` every entry whose origin is ``target``."""
+        model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
+        purged = model.objects.using(self.using).filter(feed=source, origin=target)
+        keys = list(purged.values_list("activity_id", flat=True))
+        purged.delete()
+        if model is GroupEntry:
+            self._recount_groups(cursor, source)
+        self._delete_orphans(cursor, keys)
+
+    # -- chunked fan-out -------------------------------------------------
+
+    supports_fanout_chunks = True
+
+    def count_followers(self, feeds: Sequence[str], at_most: int) -> int:
+        if not feeds or at_most <= 0:
+            return 0
+        # One index-ordered, limited scan per feed: the cost stops at at_most
+        # rows per feed, whatever the plan for a plain filter would be.
+        parts = [
+            f"SELECT one FROM (SELECT 1 AS one FROM {FOLLOW} f WHERE f.target = %s "
+            f"ORDER BY f.source LIMIT %s) t{i}"
+            for i in range(len(feeds))
+        ]
+        with self._guard(), connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM ({' UNION ALL '.join(parts)}) x",
+                [value for feed in feeds for value in (feed, at_most)],
+            )
+            return min(int(cursor.fetchone()[0]), at_most)
+
+    def follower_boundaries(self, feed: str, size: int) -> list[str]:
+        with self._guard(), connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT x.source FROM (SELECT f.source, ROW_NUMBER() OVER (ORDER BY f.source) AS rn, "
+                f"COUNT(*) OVER () AS total FROM {FOLLOW} f WHERE f.target = %s) x "
+                f"WHERE x.rn %% %s = 0 AND x.rn < x.total ORDER BY x.source",
+                [feed, size],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    @retry_on_deadlock
+    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        with self._write() as cursor:
+            bodies = self._lock_activities(cursor, keys, exclusive=False)
+            for key in sorted(bodies):
+                self._fan_out(cursor, _stored(key, bodies[key]), [source], (after, upto))
+
+    @retry_on_deadlock
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+        db = self.using
+        deleted = 0
+        with self._write() as cursor:
+            live = set(self._lock_activities(cursor, keys, exclusive=True))
+            held = set(FeedEntry.objects.using(db).filter(feed=source, activity_id__in=live).values_list("activity_id", flat=True))
+            gone = sorted(live - held)
+            for key in gone:
+                budget = limit - deleted
+                if budget <= 0:
+                    break
+                feeds = list(FeedEntry.objects.using(db).filter(activity_id=key, origin=source).values_list("feed", flat=True)[:budget])
+                if len(feeds) < budget:
+                    feeds += GroupEntry.objects.using(db).filter(activity_id=key, origin=source).values_list("feed", flat=True)[: budget - len(feeds)]
+                if feeds:
+                    self._delete_key(cursor, key, feeds, [])
+                    deleted += len(feeds)
+            if deleted < limit:
+                self._delete_orphans(cursor, gone)
+        return deleted
+
+    @retry_on_deadlock
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        if not copy_limit:
+            return
+        with self._write() as cursor:
+            for source, target in pairs:
+                if self._lock_follow(cursor, source, target):
+                    self._copy(cursor, source, target, copy_limit)
+
+    @retry_on_deadlock
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+        with self._write() as cursor:
+            for source, target in pairs:
+                if not self._lock_follow(cursor, source, target):
+                    self._purge(cursor, source, target)
 
     def _recount_groups(self, cursor: Any, feed: str) -> None:
         where = f"e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name"
@@ -474,17 +665,20 @@ class DatabaseBackend(BaseStorageBackend):
             if force or self.random.random() < TRIM_SAMPLES / group.max_length:
                 self._trim(cursor, group, f"SELECT %s AS feed", [feed])
 
-    def _trim_followers(self, cursor: Any, sources: Sequence[str]) -> None:
-        """Trim a random sample of the feeds following ``sources``."""
+    def _trim_followers(
+        self, cursor: Any, sources: Sequence[str], chunk: tuple[str | None, str | None] | None = None
+    ) -> None:
+        """Trim a random sample of the feeds following ``sources`` (in ``chunk``)."""
         marks = sql.placeholders(sources)
+        where, params = self._range(chunk, "f.source") if chunk is not None else ("", [])
         for slug, group in feed_groups().items():
             if group.max_length is None:
                 continue
             rows = (
                 f"SELECT f.source AS feed FROM {FOLLOW} f WHERE f.target IN ({marks}) "
-                f"AND f.source_slug = %s AND {sql.random_below(self.vendor)}"
+                f"AND f.source_slug = %s{where} AND {sql.random_below(self.vendor)}"
             )
-            self._trim(cursor, group, rows, [*sources, slug, min(1.0, TRIM_SAMPLES / group.max_length)])
+            self._trim(cursor, group, rows, [*sources, slug, *params, min(1.0, TRIM_SAMPLES / group.max_length)])
 
     def _trim(self, cursor: Any, group: FeedGroup, feeds_sql: str, params: list[Any]) -> None:
         """Cut the feeds selected by ``feeds_sql`` to ``group.max_length``."""
@@ -656,3 +850,19 @@ class DatabaseBackend(BaseStorageBackend):
             following = following.filter(q)
         with self._guard():
             return followers.count(), following.count()
+
+
+def _stored(key: str, text: str) -> PreparedActivity:
+    """Return a stored activity in the shape the write helpers take."""
+    data = serializer.loads(text)
+    return PreparedActivity(
+        id=ids.key_to_id(key),
+        key=key,
+        time=ids.key_time(key),
+        foreign_id=str(data.get("foreign_id", "")),
+        actor=str(data["actor"]),
+        verb=str(data["verb"]),
+        to=tuple(data.get("to", ())),
+        data=data,
+        json=text,
+    )

@@ -35,3 +35,15 @@ def upsert(vendor: str, table: str, columns: Sequence[str], select: str, conflic
     if vendor == "mysql":
         return f"INSERT INTO {table} ({cols}) {select} ON DUPLICATE KEY UPDATE {assignments}"
     return f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments}"
+
+
+def row_lock(vendor: str, *, exclusive: bool) -> str:
+    """The clause that locks the rows a ``SELECT`` reads, until commit.
+
+    SQLite has none: it lets one writer at a time into the whole database.
+    """
+    if vendor == "postgresql":
+        return " FOR UPDATE" if exclusive else " FOR SHARE"
+    if vendor == "mysql":
+        return " FOR UPDATE" if exclusive else " LOCK IN SHARE MODE"
+    return ""

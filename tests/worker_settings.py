@@ -1,0 +1,21 @@
+"""
+Settings of the task worker that tests/test_fanout_worker.py starts.
+
+The test settings, pointed at the test database the test process created
+(``STREAM_WORKER_DB_NAME``), with the ORM task backend.
+"""
+
+import os
+
+from tests.settings import *
+from tests.settings import DATABASES
+
+DATABASES["default"]["NAME"] = os.environ["STREAM_WORKER_DB_NAME"]
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["stream_fanout", "stream_fanout_bulk"],
+    }
+}
+STREAM_FANOUT_CHUNK_SIZE = int(os.environ.get("STREAM_FANOUT_CHUNK_SIZE", "1000"))
