@@ -1,6 +1,9 @@
 # Developer entry points. `make demo` runs the example site; `make test` runs
-# every test suite against every database server it can reach.
+# every test suite against every database server it can reach; `make bench`
+# runs the benchmarks (SCALE=small, the default, or SCALE=full; they need
+# PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, see BENCHMARKS.md).
 PYTHON ?= python3
+SCALE ?= small
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -18,6 +21,10 @@ install: venv
 
 test: install
 	$(BIN)/python -m tests.runall
+
+bench: venv
+	$(BIN)/python -m pip install -e ".[redis]" --group bench
+	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
