@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     run("aggregated", "aggregated pages (PostgreSQL)", cases_db.aggregated, scale, info, series)
     if redis_cases:
         run("aggregated", "aggregated pages (Redis)", redis_cases.aggregated, series)
-    run("fanout", "fan-out (PostgreSQL)", cases_db.fanout, scale, series)
+    run("fanout", "fan-out (PostgreSQL)", cases_db.fanout, scale, info, series)
     if redis_cases:
         run("fanout", "fan-out (Redis)", redis_cases.fanout, series)
         redis_cases.clear()

@@ -43,15 +43,20 @@ def fetch(sql: str, params: Any) -> list[tuple[Any, ...]]:
 # -- 1. fan-out -------------------------------------------------------------
 
 
-def _fanout_activity(followers: int, counter: int) -> dict[str, Any]:
+def _fanout_activity(source: str, counter: int) -> dict[str, Any]:
     at = datetime.now(timezone.utc) + timedelta(milliseconds=counter)
     return {
         "actor": "auth.User:1",
         "verb": "post",
-        "object": f"bench.Post:fan{followers}-{counter}",
-        "foreign_id": f"bench.Post:fan{followers}-{counter}",
+        "object": f"bench.Post:{source}-{counter}",
+        "foreign_id": f"bench.Post:{source}-{counter}",
         "time": at,
     }
+
+
+def fanout_label(case: dict[str, Any]) -> str:
+    timelines = "full timelines" if case["full"] else "new timelines"
+    return f"F={case['followers']:,}, {timelines}"
 
 
 def _delete_activity(key: str) -> None:
@@ -79,45 +84,46 @@ def raw_fanout(activity: Any, source: str) -> None:
         )
 
 
-def fanout(scale: Scale, series: dict[str, Any]) -> list[Row]:
+def fanout(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> list[Row]:
+    """One activity to a feed with F followers; the writes are undone
+    (untimed) after each run, so every run starts from the same data."""
     rows = []
     client = _client()
-    for followers in scale.fanout:
-        source = f"user:fan{followers}"
-        feed = client.feed("user", f"fan{followers}")
+    for case in info["fanout"]:
+        followers, source = case["followers"], f"user:{case['user']}"
+        feed = client.feed("user", case["user"])
         assert scalar("SELECT COUNT(*) FROM stream_django_follow WHERE target = %s", [source]) == followers
 
-        def ours_prepare(counter: int, followers: int = followers) -> dict[str, Any]:
-            return _fanout_activity(followers, counter)
+        def ours_prepare(counter: int, source: str = source) -> dict[str, Any]:
+            return _fanout_activity(source, counter)
 
         def ours_cleanup(activity: dict[str, Any]) -> None:
             _delete_activity(prepare_activity(activity).key)
 
-        def raw_prepare(counter: int, followers: int = followers) -> Any:
-            return prepare_activity(_fanout_activity(followers, counter))
-
-        def check(activity: dict[str, Any], followers: int = followers) -> None:
-            key = prepare_activity(activity).key
-            written = scalar("SELECT COUNT(*) FROM stream_django_entry WHERE activity_key = %s", [key])
-            assert written == followers + 1, (written, followers)
+        def raw_prepare(counter: int, source: str = source) -> Any:
+            return prepare_activity(_fanout_activity(source, counter))
 
         ours = Contender(DB, feed.add_activity, ours_prepare, ours_cleanup)
-        raw = Contender("INSERT ... SELECT", lambda a, s=source: raw_fanout(a, s), raw_prepare, lambda a: _delete_activity(a.key))
+        raw = Contender("INSERT ... SELECT", lambda a, s=source: raw_fanout(a, s), raw_prepare,
+                        lambda a: _delete_activity(a.key))
         compare([ours, raw], scale.write_runs, warmup=1)
 
         probe = ours_prepare(10**6)
         queries = count_queries(feed.add_activity, probe)
-        check(probe)
+        key = prepare_activity(probe).key
+        written = scalar("SELECT COUNT(*) FROM stream_django_entry WHERE activity_key = %s", [key])
+        assert written == followers + 1, (written, followers)
         ours_cleanup(probe)
         probe_raw = raw_prepare(10**6 + 1)
         raw_queries = count_queries(raw_fanout, probe_raw, source)
         _delete_activity(probe_raw.key)
         rows.append(
-            Row("1. Fan-out: one activity to F followers (PostgreSQL)", f"F={followers:,}", DB, ours.median,
+            Row("1. Fan-out: one activity to F followers (PostgreSQL)", fanout_label(case), DB, ours.median,
                 "INSERT ... SELECT", raw.median, limit=1.5, queries=f"{queries} / {raw_queries}")
         )
-        series.setdefault("fanout", {}).setdefault(DB, {})[followers] = ours.median
-        series["fanout"].setdefault("PostgreSQL INSERT ... SELECT", {})[followers] = raw.median
+        if not case["full"]:
+            series.setdefault("fanout", {}).setdefault(DB, {})[followers] = ours.median
+            series["fanout"].setdefault("PostgreSQL INSERT ... SELECT", {})[followers] = raw.median
     return rows
 
 

@@ -31,8 +31,8 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
 
-from bench.cases_db import PAGE, _fanout_activity, deep_cursor
-from bench.data import FAN_BASE, log, step
+from bench.cases_db import PAGE, _fanout_activity, deep_cursor, fanout_label
+from bench.data import log, step
 from bench.measure import Contender, compare
 from bench.report import Row
 from bench.scales import Scale
@@ -171,13 +171,12 @@ class RedisCases:
             pending += 1
         flush(force=True)
 
-        for followers in self.scale.fanout:
-            source = f"user:fan{followers}"
-            ids_ = [f"timeline:{FAN_BASE + i}" for i in range(1, followers + 1)]
-            for start in range(0, len(ids_), CHUNK):
-                pipe.sadd(RAW + "{" + source + "}:fr", *ids_[start : start + CHUNK])
-                pending += 1
-                flush()
+        for source, follower in self._rows(
+            "SELECT target, source FROM stream_django_follow WHERE target LIKE 'user:fan%%' ORDER BY target"
+        ):
+            pipe.sadd(RAW + "{" + source + "}:fr", follower)
+            pending += 1
+            flush()
         flush(force=True)
 
         for feed in self.info["aggregated"].values():
@@ -283,11 +282,12 @@ class RedisCases:
     def fanout(self, series: dict[str, Any]) -> list[Row]:
         rows = []
         section = "1. Fan-out: one activity to F followers (Redis)"
-        for followers in self.scale.fanout:
-            source = f"user:fan{followers}"
+        for case in self.info["fanout"]:
+            followers, source = case["followers"], f"user:{case['user']}"
+            assert self.r.scard(RAW + "{" + source + "}:fr") == followers
 
-            def prepare(counter: int, followers: int = followers) -> Any:
-                return prepare_activity(_fanout_activity(followers, 10**7 + counter))
+            def prepare(counter: int, source: str = source) -> Any:
+                return prepare_activity(_fanout_activity(source, 10**7 + counter))
 
             pipelined = Contender("pipelined ZADD", lambda a, s=source: self.raw_fanout_pipeline(a, s), prepare,
                                   lambda a, s=source: self._raw_fanout_cleanup(a, s))
@@ -297,10 +297,10 @@ class RedisCases:
             ours = None
             with self._backend_or_none() as backend:
                 if backend is not None:
-                    feed = backend.client.feed("user", f"fan{followers}")
+                    feed = backend.client.feed("user", case["user"])
 
-                    def ours_prepare(counter: int, followers: int = followers) -> dict[str, Any]:
-                        return _fanout_activity(followers, 2 * 10**7 + counter)
+                    def ours_prepare(counter: int, source: str = source) -> dict[str, Any]:
+                        return _fanout_activity(source, 2 * 10**7 + counter)
 
                     def ours_cleanup(activity: dict[str, Any], s: str = source, b: Any = backend) -> None:
                         b.remove_activities(s, [prepare_activity(activity).key])
@@ -308,20 +308,19 @@ class RedisCases:
                     probe = ours_prepare(10**6)
                     feed.add_activity(probe)
                     key = prepare_activity(probe).key
-                    assert backend.feed_length(f"timeline:{FAN_BASE + followers}") == 1
-                    assert backend.read_feed(f"timeline:{FAN_BASE + 1}", _page())[0].key == key
+                    assert backend.read_feed(case["probe"], _page())[0].key == key
                     ours_cleanup(probe)
                     ours = Contender(REDIS, feed.add_activity, ours_prepare, ours_cleanup)
                     contenders.append(ours)
                 compare(contenders, self.scale.write_runs, warmup=1)
-            case = f"F={followers:,}"
             for ref in (pipelined, lua):
-                rows.append(Row(section, case, REDIS, ours.median if ours else None, ref.name, ref.median,
-                                limit=1.5, note="" if ours else self.missing))
-            series.setdefault("fanout", {}).setdefault("Redis pipelined ZADD", {})[followers] = pipelined.median
-            series["fanout"].setdefault("Redis Lua per chunk", {})[followers] = lua.median
-            if ours:
-                series["fanout"].setdefault(REDIS, {})[followers] = ours.median
+                rows.append(Row(section, fanout_label(case), REDIS, ours.median if ours else None, ref.name,
+                                ref.median, limit=1.5, note="" if ours else self.missing))
+            if not case["full"]:
+                series.setdefault("fanout", {}).setdefault("Redis pipelined ZADD", {})[followers] = pipelined.median
+                series["fanout"].setdefault("Redis Lua per chunk", {})[followers] = lua.median
+                if ours:
+                    series["fanout"].setdefault(REDIS, {})[followers] = ours.median
         return rows
 
     @contextmanager

@@ -16,7 +16,9 @@ the same follow graph:
 - each reader's ``timeline`` feed: the newest ``max_length`` (1000) entries
   of the accounts it follows, which is what fan-out on write followed by
   trimming leaves there;
-- the fan-out sources ``user:fan<F>``, followed by ``F`` timelines each;
+- the fan-out sources ``user:fan<F>``, followed by ``F`` new timelines
+  each, and ``user:fanfull``, followed by the background readers' full
+  timelines;
 - the aggregated and notification feeds ``<slug>:agg<size>``.
 
 Rows are checked against the engine (``verify``): a sample of the stored
@@ -223,6 +225,7 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
                 [TIMELINE_LENGTH],
             )
 
+    fanout = []
     with step(f"fan-out sources with {', '.join(f'{f:,}' for f in scale.fanout)} followers"):
         for followers in scale.fanout:
             execute(
@@ -230,6 +233,18 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
                 "SELECT 'timeline:' || i, 'timeline', %s, %s, %s FROM generate_series(%s, %s) i",
                 [f"user:fan{followers}", T0, T0, FAN_BASE + 1, FAN_BASE + followers],
             )
+            fanout.append({"user": f"fan{followers}", "followers": followers, "full": False,
+                           "probe": f"timeline:{FAN_BASE + followers}"})
+        # The background readers' timelines are full (max_length entries):
+        # fanning out to them makes the backend trim, as on a live site.
+        if background:
+            execute(
+                "INSERT INTO stream_django_follow (source, source_slug, target, created_at, updated_at) "
+                "SELECT 'timeline:' || i, 'timeline', 'user:fanfull', %s, %s FROM generate_series(%s, %s) i",
+                [T0, T0, background[0], background[-1]],
+            )
+            fanout.insert(0, {"user": "fanfull", "followers": len(background), "full": True,
+                              "probe": f"timeline:{background[-1]}"})
 
     aggregated = {}
     with step(f"aggregated and notification feeds of {', '.join(f'{s:,}' for s in scale.aggregated_sizes)} activities"):
@@ -245,6 +260,7 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
     return {
         "readers": dict(zip(scale.reader_follows, readers)),
         "aggregated": aggregated,
+        "fanout": fanout,
         "user_ct": user_ct,
         "post_ct": post_ct,
         "follows": len(follows),

@@ -57,12 +57,14 @@ SCALES = {
         accounts=2_000,
         activities_per_account=50,
         reader_follows=(10, 1_000, 2_000),
-        background_readers=200,
+        background_readers=1_000,
         background_follows=50,
         fanout=(1_000, 10_000, 30_000),
         aggregated_sizes=(1_000, 10_000, 50_000),
         read_runs=30,
         write_runs=5,
+        # The reader of 10 accounts has about 500 entries here.
+        deep_position=300,
     ),
     "full": Scale(
         name="full",
