@@ -133,6 +133,9 @@ def _reused(scale: Any) -> dict[str, Any] | None:
     info["readers"] = {int(k): v for k, v in info["readers"].items()}
     info["aggregated"] = {(k.split("|")[0], int(k.split("|")[1])): v for k, v in info["aggregated"].items()}
     print("reusing the PostgreSQL data of the last run", flush=True)
+    from bench.data import execute
+
+    execute("VACUUM ANALYZE")
     return info
 
 
