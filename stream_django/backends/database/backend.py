@@ -573,11 +573,22 @@ class DatabaseBackend(BaseStorageBackend):
     def read_feed(self, feed: str, page: Page) -> list[Entry]:
         if page.limit == 0:
             return []
-        qs = FeedEntry.objects.using(self.using).filter(feed=feed)
-        qs = self._cursor_filter(qs, "activity_id", page).order_by("-activity_id")
-        rows = qs[page.offset : page.offset + page.limit].values_list("activity_id", "activity__data", "origin")
-        with self._guard():
-            return [Entry(key, data, origin) for key, data, origin in rows]
+        # Written out: building this query with the ORM took about as long
+        # as running it.
+        where, params = ["e.feed = %s"], [feed]
+        for op, symbol in (("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
+            value = getattr(page, op)
+            if value is not None:
+                where.append(f"e.activity_key {symbol} %s")
+                params.append(value)
+        with self._guard(), connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT e.activity_key, a.data, e.origin FROM {ENTRY} e "
+                f"INNER JOIN {ACTIVITY} a ON a.key = e.activity_key WHERE {' AND '.join(where)} "
+                f"ORDER BY e.activity_key DESC LIMIT %s OFFSET %s",
+                [*params, page.limit, page.offset],
+            )
+            return [Entry(key, data, origin) for key, data, origin in cursor.fetchall()]
 
     def read_groups(
         self,
