@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only these sections (repeatable); default: all")
     parser.add_argument("--no-redis", action="store_true", help="leave out every Redis case")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="only draw the plot again from bench/results/<scale>.json")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the PostgreSQL data of the last run at the same scale (development)")
     args = parser.parse_args(argv)
@@ -41,6 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     from bench.scales import SCALES
 
     scale = SCALES[args.scale]
+    if args.plot_only:
+        import json
+
+        saved = json.loads((ROOT / "bench" / "results" / f"{scale.name}.json").read_text())
+        png = ROOT / "docs" / f"benchmarks-{scale.name}.png"
+        meta = saved["meta"]
+        plot.draw(saved["series"], str(png), f"django-activity-feeds, {scale.name} scale ({meta['date']}, {meta['machine']})")
+        print(f"wrote {png.relative_to(ROOT)}")
+        return 0
     sections = args.only or list(SECTIONS)
     started = time.perf_counter()
     meta = machine(args)

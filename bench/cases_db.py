@@ -303,12 +303,14 @@ def aggregated(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> li
                         limit=2, queries=f"{q} / {q_raw}"))
         series.setdefault(f"aggregated_{slug}", {}).setdefault(DB, {})[size] = ours.median
         series[f"aggregated_{slug}"].setdefault("PostgreSQL hand-written SQL", {})[size] = raw.median
+    # In the smallest feed a group holds two activities, so its page is
+    # smaller; from the next size on every page shows 25 groups of 15.
     for slug in ("timeline_aggregated", "notification"):
         sizes = series[f"aggregated_{slug}"][DB]
-        small, large = min(sizes), max(sizes)
-        rows.append(Row("4b. Aggregated page against feed size (no target: for the record)",
-                        f"{slug}, {large:,} vs {small:,} activities", f"{large:,}", sizes[large],
-                        f"{small:,}", sizes[small]))
+        mid, large = sorted(sizes)[-2:]
+        rows.append(Row("4b. Aggregated page against feed size, same page (no target: for the record)",
+                        f"{slug}, {large:,} vs {mid:,} activities", f"{large:,}", sizes[large],
+                        f"{mid:,}", sizes[mid]))
     return rows
 
 

@@ -21,6 +21,9 @@ def draw(series: dict[str, Any], path: str, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     panels = [
         ("fanout", "Fan-out: one activity to F followers", "followers F"),
@@ -36,6 +39,9 @@ def draw(series: dict[str, Any], path: str, title: str) -> None:
             ax.plot(xs, ys, color=color, marker=marker, linestyle=dash, label=line)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(plain)
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.set_title(label, fontsize=11)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("median time (ms)")
