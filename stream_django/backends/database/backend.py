@@ -479,8 +479,8 @@ class DatabaseBackend(BaseStorageBackend):
     def _trim_followers(self, cursor: Any, sources: Sequence[str]) -> None:
         """Trim a random sample of the feeds following ``sources``.
 
-        The sample is drawn by one query, then trimmed by name (one statement
-        per feed group sampled). Drawn inside the trimming statement, the
+        The sample is drawn by one query, then trimmed by name (see
+        ``_trim``). Drawn inside the trimming statement, the
         sample cannot be estimated: PostgreSQL planned for a third of the
         followers and scanned the whole entry table on every fan-out.
         """
