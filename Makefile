@@ -1,6 +1,9 @@
 # Developer entry points. `make demo` runs the example site; `make test` runs
-# every test suite against every database server it can reach.
+# every test suite against every database server it can reach; `make bench`
+# runs the benchmarks (SCALE=small, the default, or SCALE=full; they need
+# PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, see BENCHMARKS.md).
 PYTHON ?= python3
+SCALE ?= small
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Address of `make demo` (e.g. `make demo PORT=8011` when 8000 is taken).
@@ -25,6 +28,10 @@ test: install
 # The example site with demo data; see docs/example.md.
 demo:
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
+
+bench: venv
+	$(BIN)/python -m pip install -e ".[redis]" --group bench
+	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

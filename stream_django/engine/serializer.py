@@ -10,6 +10,7 @@ stream-python gives its callers.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -59,15 +60,25 @@ def _decode_strings(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+#: The exact shapes ``dumps`` writes, which ``fromisoformat`` reads the same
+#: way as ``strptime`` does, many times faster (every activity has a time).
+_DATETIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", re.ASCII)
+_DATE_SHAPE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+
+
 def parse_wire_value(value: str) -> Any:
     """Return ``value`` as a datetime or date when it has the wire shape of one."""
     if len(value) == 26 and value[10:11] == "T":
         try:
+            if _DATETIME_SHAPE.fullmatch(value):
+                return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
             return datetime.strptime(value, DATETIME_FORMAT).replace(tzinfo=timezone.utc)
         except ValueError:
             return value
     if len(value) == 10:
         try:
+            if _DATE_SHAPE.fullmatch(value):
+                return date.fromisoformat(value)
             return datetime.strptime(value, DATE_FORMAT).date()
         except ValueError:
             return value

@@ -13,13 +13,13 @@ def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) 
     return f"INSERT INTO {table} ({cols}) {select} ON CONFLICT DO NOTHING"
 
 
-def random_below(vendor: str) -> str:
-    """A condition true with probability ``%s`` (one float parameter)."""
+def random_below(vendor: str, bound: str = "%s") -> str:
+    """A condition true with probability ``bound`` (by default one float parameter)."""
     if vendor == "postgresql":
-        return "random() < %s"
+        return f"random() < {bound}"
     if vendor == "mysql":
-        return "RAND() < %s"
-    return "abs(random()) / 9223372036854775807.0 < %s"
+        return f"RAND() < {bound}"
+    return f"abs(random()) / 9223372036854775807.0 < {bound}"
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -1,0 +1,217 @@
+"""
+``python -m bench --scale small|full``: build the data, run every case, print
+the table of medians with each target's PASS/MISS, and write the results
+(``bench/results/<scale>.json`` and ``.md``) and the scaling plot
+(``docs/benchmarks-<scale>.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("storage", "timeline", "aggregated", "fanout")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--scale", choices=("tiny", "small", "full"), default="small")
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only these sections (repeatable); default: all")
+    parser.add_argument("--no-redis", action="store_true", help="leave out every Redis case")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="only draw the plot again from bench/results/<scale>.json")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the PostgreSQL data of the last run at the same scale (development)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from bench import cases_db, data, plot, report
+    from bench.scales import SCALES
+
+    scale = SCALES[args.scale]
+    if args.plot_only:
+        import json
+
+        saved = json.loads((ROOT / "bench" / "results" / f"{scale.name}.json").read_text())
+        png = ROOT / "docs" / f"benchmarks-{scale.name}.png"
+        meta = saved["meta"]
+        plot.draw(saved["series"], str(png), f"django-activity-feeds, {scale.name} scale ({meta['date']}, {meta['machine']})")
+        print(f"wrote {png.relative_to(ROOT)}")
+        return 0
+    sections = args.only or list(SECTIONS)
+    started = time.perf_counter()
+    meta = machine(args)
+    print(f"bench: {scale.name} scale, {scale.activities:,} activities; {meta['machine']}", flush=True)
+
+    info = None
+    if args.reuse:
+        info = _reused(scale)
+    if info is None:
+        print("building PostgreSQL data", flush=True)
+        info = data.build(scale)
+        _remember(scale, info)
+    data.verify(info)
+    meta["entries"] = data.scalar("SELECT COUNT(*) FROM stream_django_entry")
+    meta["build_seconds"] = round(time.perf_counter() - started)
+
+    rows: list[report.Row] = []
+    series: dict[str, Any] = {}
+    redis_cases = None
+    if not args.no_redis:
+        from bench.cases_redis import RedisCases
+
+        redis_cases = RedisCases(scale, info)
+        print("loading Redis", flush=True)
+        redis_cases.load()
+        meta["redis"] = redis_cases.missing or "redis backend"
+
+    def run(name: str, what: str, fn: Any, *a: Any) -> None:
+        if name not in sections:
+            return
+        t = time.perf_counter()
+        print(f"measuring: {what}", flush=True)
+        rows.extend(fn(*a))
+        print(f"  {time.perf_counter() - t:.0f}s", flush=True)
+
+    # Storage first (before the writes), reads before the fan-out writes.
+    run("storage", "storage (PostgreSQL)", cases_db.storage, series)
+    if redis_cases:
+        run("storage", "storage (Redis)", redis_cases.storage, series)
+    run("timeline", "timeline and enriched pages (PostgreSQL)", cases_db.timelines, scale, info, series)
+    if redis_cases:
+        run("timeline", "timeline pages (Redis)", redis_cases.timelines, series)
+    run("aggregated", "aggregated pages (PostgreSQL)", cases_db.aggregated, scale, info, series)
+    if redis_cases:
+        run("aggregated", "aggregated pages (Redis)", redis_cases.aggregated, series)
+    run("fanout", "fan-out (PostgreSQL)", cases_db.fanout, scale, info, series)
+    if redis_cases:
+        run("fanout", "fan-out (Redis)", redis_cases.fanout, series)
+        redis_cases.clear()
+
+    rows.sort(key=lambda r: r.section.split(".")[0].rjust(3) + r.section)
+    meta["seconds"] = round(time.perf_counter() - started)
+    table = report.text_table(rows)
+    print()
+    print(table)
+    print()
+    print(report.summary(rows))
+    print(f"total {meta['seconds']}s (building the data {meta['build_seconds']}s)")
+
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{scale.name}.json").write_text(report.to_json(rows, meta, series))
+    (out / f"{scale.name}.md").write_text(_markdown(meta, rows, report))
+    if "fanout" in sections and "timeline" in sections:
+        png = ROOT / "docs" / f"benchmarks-{scale.name}.png"
+        plot.draw(series, str(png), f"django-activity-feeds, {scale.name} scale ({meta['date']}, {meta['machine']})")
+        print(f"wrote {out / (scale.name + '.md')} and {png.relative_to(ROOT)}")
+    return 0
+
+
+def _markdown(meta: dict[str, Any], rows: list[Any], report: Any) -> str:
+    lines = [f"- {k}: {v}" for k, v in meta.items()]
+    return "\n".join(lines) + "\n\n" + report.markdown_table(rows) + "\n\n" + report.summary(rows) + "\n"
+
+
+def _reused(scale: Any) -> dict[str, Any] | None:
+    import json
+
+    from django.db import DatabaseError
+
+    from bench.data import scalar
+
+    try:
+        stored = scalar("SELECT info FROM bench_meta WHERE scale = %s", [scale.name])
+    except DatabaseError:
+        return None
+    if stored is None:
+        return None
+    info = json.loads(stored)
+    info["readers"] = {int(k): v for k, v in info["readers"].items()}
+    info["aggregated"] = {(k.split("|")[0], int(k.split("|")[1])): v for k, v in info["aggregated"].items()}
+    print("reusing the PostgreSQL data of the last run", flush=True)
+    from bench.data import execute
+
+    execute("VACUUM ANALYZE")
+    return info
+
+
+def _remember(scale: Any, info: dict[str, Any]) -> None:
+    import json
+
+    from bench.data import execute
+
+    stored = {**info, "aggregated": {f"{s}|{n}": f for (s, n), f in info["aggregated"].items()}}
+    execute("CREATE TABLE bench_meta (scale text PRIMARY KEY, info text)")
+    execute("INSERT INTO bench_meta VALUES (%s, %s)", [scale.name, json.dumps(stored)])
+
+
+def machine(args: argparse.Namespace) -> dict[str, Any]:
+    """What the figures were measured on."""
+    from django.db import connection
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
+    try:
+        import redis
+        from django.conf import settings
+
+        redis_version = redis.Redis.from_url(settings.STREAM_REDIS_URL).info("server")["redis_version"]
+    except Exception as e:  # noqa: BLE001 - reported, not fatal
+        redis_version = f"unreachable ({e})"
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": f"{os.cpu_count()} CPUs ({cpu}), {memory} RAM",
+        "python": platform.python_version(),
+        "django": version("Django"),
+        "postgresql": f"{pg} (shared_buffers {shared_buffers})",
+        "psycopg": version("psycopg"),
+        "redis server": redis_version,
+        "redis-py": version("redis"),
+        "django-activity-stream": version("django-activity-stream"),
+        "commit": commit or "?",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
