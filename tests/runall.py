@@ -29,10 +29,14 @@ LEGS = [
 ]
 
 
+#: The example site's own suite (its settings, its browser test), run once.
+EXAMPLE = ["--ds=example_project.settings", "example_project/tests"]
+
+
 def run_leg(name: str, env_extra: dict[str, str], args: list[str]) -> tuple[int, dict[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "report.xml")
-        env = {**os.environ, "STREAM_TEST_DB": name, **env_extra}
+        env = {**os.environ, "STREAM_TEST_DB": name if name != "example" else "sqlite", **env_extra}
         cmd = [sys.executable, "-m", "pytest", f"--junitxml={report}", "-p", "no:cacheprovider", *args]
         print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
         code = subprocess.call(cmd, env=env)
@@ -64,6 +68,12 @@ def main(argv: list[str]) -> int:
             total[key] += counts[key]
         if code not in (0,):
             failed_legs.append(f"{name} (exit {code})")
+    if not only or "example" in only.split(","):
+        code, counts = run_leg("example", {}, [*EXAMPLE, *args])
+        for key in total:
+            total[key] += counts[key]
+        if code != 0:
+            failed_legs.append(f"example (exit {code})")
     print(f"\n=== all legs finished in {time.monotonic() - started:.0f}s")
     for line in missing:
         print(f"not run: {line}")
