@@ -390,16 +390,20 @@ class DatabaseBackend(BaseStorageBackend):
             ignore_conflicts=True,
         )
 
+    def _held(self, cursor: Any, feed: str, keys: Sequence[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Lock ``keys``; return ``{key: origin}`` of those ``feed`` holds and
+        the data of those it holds directly."""
+        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
+        self._lock_activities(cursor, keys, exclusive=True)
+        rows = dict(
+            model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
+        )
+        return rows, self.get_activities([k for k, origin in rows.items() if origin is None])
+
     @retry_on_deadlock
     def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
-        group = get_group(slug_of(feed))
-        model = GroupEntry if group.is_aggregated else FeedEntry
         with self._write() as cursor:
-            self._lock_activities(cursor, keys, exclusive=True)
-            rows = dict(
-                model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
-            )
-            bodies = self.get_activities([k for k, origin in rows.items() if origin is None])
+            rows, bodies = self._held(cursor, feed, keys)
             for key, origin in rows.items():
                 if origin is None:
                     scope = [feed, *serializer.loads(bodies[key]).get("to", [])]
@@ -410,15 +414,9 @@ class DatabaseBackend(BaseStorageBackend):
 
     @retry_on_deadlock
     def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
-        group = get_group(slug_of(feed))
-        model = GroupEntry if group.is_aggregated else FeedEntry
         pending: dict[str, list[str]] = {}
         with self._write() as cursor:
-            self._lock_activities(cursor, keys, exclusive=True)
-            rows = dict(
-                model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
-            )
-            bodies = self.get_activities([k for k, origin in rows.items() if origin is None])
+            rows, bodies = self._held(cursor, feed, keys)
             for key, origin in rows.items():
                 if origin is None:
                     scope = list(dict.fromkeys([feed, *serializer.loads(bodies[key]).get("to", [])]))
