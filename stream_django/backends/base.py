@@ -269,6 +269,19 @@ class BaseStorageBackend(BaseBackend):
         """
         raise self._chunking("remove_chunk")
 
+    removes_by_range = False
+    """Are removals cut into follower ranges, like additions (``remove_range_chunk``),
+    rather than into runs of ``remove_chunk``?"""
+
+    def remove_range_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        """Delete the activities ``keys`` that ``source`` no longer holds from
+        the feeds that received them from ``source`` (followers, and feeds
+        that unfollowed it keeping their history) whose id is in ``(after,
+        upto]``; ``follower_boundaries`` cuts those feeds into ranges. The
+        activities' data goes when no feed holds them any more. Idempotent.
+        """
+        raise self._chunking("remove_range_chunk")
+
     def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
         """For each ``(source, target)`` follow that exists, copy the target's
         newest ``copy_limit`` activities into the source, as ``follow_many``

@@ -21,6 +21,7 @@ A chunk's message is JSON: a list of steps, each one of ::
 
     {"op": "add", "source": "user:1", "keys": [...], "range": [after, upto]}
     {"op": "remove", "source": "user:1", "keys": [...]}
+    {"op": "remove", "source": "user:1", "keys": [...], "range": [after, upto]}
     {"op": "copy", "pairs": [["timeline:2", "user:1"], ...], "limit": 100}
     {"op": "purge", "pairs": [["timeline:2", "user:1"], ...]}
 
@@ -28,7 +29,9 @@ A chunk's message is JSON: a list of steps, each one of ::
 of an add chunk, ``(after, upto]`` with ``null`` for unbounded. A first step
 carries ``"plan": true`` instead of a range (adds) or holds every pair
 (copy, purge): running it cuts it into chunks. A remove step deletes up to a
-chunk's worth of entries and enqueues itself again while there are more.
+chunk's worth of entries and enqueues itself again while there are more; on
+a backend with ``removes_by_range`` (Redis), the first run of a remove step
+cuts it into ranges of the feeds that received the keys, as for adds.
 
 Chunks may run in any order, twice, or after the operation that undoes
 them: each makes its slice agree with the current state of its source feed
@@ -249,7 +252,7 @@ def validate_step(step: Any) -> dict[str, Any]:
     if op in (ADD, REMOVE):
         if not isinstance(step.get("source"), str) or not _strings(step.get("keys")) or not step["keys"]:
             raise InvalidFanoutMessage(f"fan-out step {step!r} needs a 'source' feed id and a list of 'keys'")
-        if op == ADD and not step.get("plan"):
+        if (op == ADD and not step.get("plan")) or "range" in step:
             bounds = step.get("range")
             if not (isinstance(bounds, list) and len(bounds) == 2 and all(b is None or isinstance(b, str) for b in bounds)):
                 raise InvalidFanoutMessage(f"fan-out step {step!r} needs 'plan' or a 'range' [after, upto]")
@@ -327,10 +330,11 @@ def plan(storage: BaseStorageBackend, step: dict[str, Any], size: int) -> tuple[
     Each chunk writes about ``size`` entries: an add chunk covers
     ``size // len(keys)`` followers, a copy chunk ``size // limit`` follows.
     """
-    if not step.get("plan"):
+    by_range = step["op"] == REMOVE and getattr(storage, "removes_by_range", False) and "range" not in step
+    if not step.get("plan") and not by_range:
         return step, []
     base = {k: v for k, v in step.items() if k != "plan"}
-    if step["op"] == ADD:
+    if step["op"] in (ADD, REMOVE):
         per_chunk = max(1, size // len(step["keys"]))
         edges: list[str | None] = [None, *storage.follower_boundaries(step["source"], per_chunk), None]
         pieces = [{**base, "range": [edges[i], edges[i + 1]]} for i in range(len(edges) - 1)]
@@ -350,6 +354,9 @@ def run_step(storage: BaseStorageBackend, step: dict[str, Any], size: int) -> di
     if op == ADD:
         after, upto = step["range"]
         storage.fan_out_chunk(step["source"], step["keys"], after, upto)
+    elif op == REMOVE and "range" in step:
+        after, upto = step["range"]
+        storage.remove_range_chunk(step["source"], step["keys"], after, upto)
     elif op == REMOVE:
         if storage.remove_chunk(step["source"], step["keys"], size) >= size:
             return step

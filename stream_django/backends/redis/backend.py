@@ -18,6 +18,8 @@ key                              type   content
 ``P{F}:fr`` / ``P{F}:frc``       zset   feeds following F (score: µs) / per
                                         slug
 ``P{F}:fk``                      zset   feeds that unfollowed F keeping history
+``P{F}:fl``                      zset   feeds that follow F or are in ``fk``,
+                                        scores 0 (by id: fan-out ranges)
 ``P{F}:fg`` / ``P{F}:fgc``       zset   feeds F follows / per slug
 ``Pa:<time+seq>{<node>}``        str    activity body: its JSON
 ``Pn:<time+seq>{<node>}``        str    references to the body (entries)
@@ -44,6 +46,7 @@ can only leave a body behind, never a dangling entry.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -316,45 +319,6 @@ class RedisBackend(BaseStorageBackend):
     def _call(self, command: str, *args: Any) -> Any:
         return self._pipeline([(command, args)])[0]
 
-    def _stream(
-        self,
-        first: list[Call],
-        sets: Sequence[tuple[Any, str, str]],
-        make: Callable[[Any, list[str]], list[Call]],
-    ) -> list[Any]:
-        """Run ``first``, then the calls ``make(label, members)`` returns for
-        each chunk of ``batch_size`` members of each sorted set ``(label, key,
-        highest score)``, read in score order.
-
-        The read of a set's next chunk rides in the pipeline that writes its
-        previous one, so N members cost about N / batch_size round trips and
-        memory for one chunk per set. Scores are unique within a set, so the
-        score of a chunk's last member is an exact cursor. Returns the
-        results of the calls, not of the reads.
-        """
-        cursors = {label: (key, "-inf", high) for label, key, high in sets}
-        pending = list(first)
-        results: list[Any] = []
-        while pending or cursors:
-            reads = [
-                (label, ("zrangebyscore", (key, low, high, 0, self.batch_size, True)))
-                for label, (key, low, high) in cursors.items()
-            ]
-            split = max(0, len(pending) - self.batch_size)
-            results.extend(self._run(pending[:split]))
-            out = self._pipeline(pending[split:] + [call for _, call in reads])
-            results.extend(out[: len(pending) - split])
-            pending = []
-            for (label, _), members in zip(reads, out[len(out) - len(reads) :]):
-                key, _, high = cursors[label]
-                if len(members) < self.batch_size:
-                    del cursors[label]
-                else:
-                    cursors[label] = (key, f"({int(members[-1][1])}", high)
-                if members:
-                    pending.extend(make(label, [member for member, _ in members]))
-        return results
-
     # -- keys ----------------------------------------------------------------
 
     def base(self, feed: str) -> str:
@@ -428,22 +392,38 @@ class RedisBackend(BaseStorageBackend):
             if n > 0
         ])
 
+    def _remove_from_each(self, removing: dict[str, list[str]]) -> Counter[str]:
+        """Remove from each feed of ``removing`` its keys, whatever their origin."""
+        removed: Counter[str] = Counter()
+        for out in self._run([c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]):
+            removed.update(out)
+        return removed
+
+    def _remove_from(self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None) -> Counter[str]:
+        """Remove ``keys`` from ``feeds`` (only entries from ``origins``, when
+        given); return how many entries of each key went."""
+        removed: Counter[str] = Counter()
+        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins))]):
+            removed.update(out)
+        return removed
+
     def _add(
         self,
         items: Sequence[tuple[PreparedActivity, Sequence[str]]],
         *,
         fan_out: bool,
         removals: dict[str, list[str]] | None = None,
+        remove_holders: bool = True,
     ) -> None:
         """Store each activity and write it into its feeds (origin None) and,
         with ``fan_out``, into every feed following one of them.
 
-        1. count the followers of the feeds and note the highest follow score;
-        2. store the bodies, their references raised by the entries planned;
-        3. (``removals``: remove activities from feeds and their followers);
-        4. write the direct entries, then the followers' chunk by chunk
-           (follows made after step 1 are not read: their copy covers them);
-        5. lower the references by the entries not written or trimmed.
+        1. store the bodies, their references raised by the direct entries;
+        2. (``removals``: remove activities from feeds and, with
+           ``remove_holders``, from the feeds that received them there);
+        3. write the direct entries and lower the references by those not
+           written or trimmed;
+        4. fan out from each flat feed, a batch of followers at a time.
         """
         activities: dict[str, PreparedActivity] = {}
         direct: dict[str, list[str]] = {}
@@ -451,90 +431,159 @@ class RedisBackend(BaseStorageBackend):
             activities[activity.key] = activity
             known = direct.setdefault(activity.key, [])
             known += [f for f in feeds if f not in known]
-        sources = list(dict.fromkeys(f for feeds in direct.values() for f in feeds)) if fan_out else []
-        counts: dict[str, int] = {}
-        sets: list[tuple[Any, str, str]] = []
-        if sources:
-            # The highest score, then the count: a follow made in between
-            # scores higher (not read) but is counted, so the count is never
-            # below the followers read.
-            out = self._run([
-                call
-                for source in sources
-                for call in (("zrevrange", (self.base(source) + "fr", 0, 0, True)),
-                             ("zcard", (self.base(source) + "fr",)))
-            ])
-            for i, source in enumerate(sources):
-                top = out[2 * i]
-                if top:
-                    counts[source] = int(out[2 * i + 1])
-                    sets.append((source, self.base(source) + "fr", str(int(top[0][1]))))
-        planned = Counter({k: len(feeds) + sum(counts.get(s, 0) for s in feeds) for k, feeds in direct.items()})
+        released: Counter[str] = Counter({k: len(feeds) for k, feeds in direct.items()})
         self._run([
-            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, planned[k], self.prefix, k]))
+            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, released[k], self.prefix, k]))
             for k, a in activities.items()
         ])
-        released: Counter[str] = Counter()
         if removals:
-            released.update(self._remove_everywhere(removals, {}))
+            self._remove_everywhere(removals, {}, holders=remove_holders)
         names = _Names({k: a.json for k, a in activities.items()})
         by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
-        keys_from: dict[str, list[str]] = defaultdict(list)
         for key, feeds in direct.items():
             for feed in feeds:
                 by_feed[feed].setdefault(key, None)
-                keys_from[feed].append(key)
-        first = [c for f, entries in by_feed.items() if (c := self._entry_call(f, entries, names))]
-
-        def follower_calls(source: str, followers: list[str]) -> list[Call]:
-            entries: dict[str, str | None] = {k: source for k in keys_from[source]}
-            return [c for f in followers if (c := self._entry_call(f, entries, names))]
-
-        added: Counter[str] = Counter()
-        for new, trimmed in self._stream(first, sets, follower_calls):
-            added.update(new)
+        calls = [c for f, entries in by_feed.items() if (c := self._entry_call(f, entries, names))]
+        for new, trimmed in self._run(calls):
+            released.subtract(new)
             released.update(trimmed)
-        for key, count in planned.items():
-            if count > added[key]:
-                released[key] += count - added[key]
         self._release(released)
+        if fan_out:
+            for feed, entries in by_feed.items():
+                self._fan_out(feed, list(entries), None, None, names)
 
-    def _remove_everywhere(self, scopes: dict[str, list[str]], single: dict[str, list[str]]) -> Counter[str]:
-        """Remove each key of ``scopes`` from its scope feeds and from the
-        feeds that received it from one of them (followers, and feeds that
-        unfollowed keeping history); each feed of ``single`` loses its keys
-        there only. Returns how many entries of each key went."""
+    def _remove_everywhere(
+        self, scopes: dict[str, list[str]], single: dict[str, list[str]], *, holders: bool = True
+    ) -> dict[str, list[str]]:
+        """Remove each key of ``scopes`` from its scope feeds and, with
+        ``holders``, from the feeds that received it from one of them; each
+        feed of ``single`` loses its keys there only. Return the flat scope
+        feeds whose holders may still have the keys ``{feed: [keys]}``."""
         removing: dict[str, list[str]] = defaultdict(list)
-        through: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        sources: dict[str, list[str]] = defaultdict(list)
         for key, scope in scopes.items():
-            origins = tuple(sorted(set(scope)))
-            for feed in scope:
+            for feed in dict.fromkeys(scope):
                 removing[feed].append(key)
-                through[feed].append((key, origins))
+                group = self._group(feed)
+                if group is not None and group.is_flat:
+                    sources[feed].append(key)
         for feed, keys in single.items():
             removing[feed].extend(keys)
-        first = [c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]
-        sets = [
-            ((source, kind), self.base(source) + kind, "+inf") for source in through for kind in ("fr", "fk")
-        ]
+        self._release(self._remove_from_each(removing))
+        if holders:
+            for source, keys in sources.items():
+                self._unfan(source, keys, None, None)
+        return dict(sources)
 
-        def follower_calls(label: tuple[str, str], followers: list[str]) -> list[Call]:
-            calls = []
-            for follower in followers:
-                by_origins: dict[tuple[str, ...], list[str]] = defaultdict(list)
-                for key, origins in through[label[0]]:
-                    if follower not in origins:  # a scope feed loses it anyway
-                        by_origins[origins].append(key)
-                for origins, keys in by_origins.items():
-                    call = self._remove_call(follower, keys, origins)
-                    if call is not None:
-                        calls.append(call)
-            return calls
+    # -- fan-out: the feeds that follow (or followed) a flat feed ---------------
 
-        removed: Counter[str] = Counter()
-        for keys in self._stream(first, sets, follower_calls):
-            removed.update(keys)
-        return removed
+    @staticmethod
+    def _lex_range(after: str | None, upto: str | None) -> tuple[str, str]:
+        """ZRANGEBYLEX bounds of the feed ids in ``(after, upto]``."""
+        return ("-" if after is None else "(" + after), ("+" if upto is None else "[" + upto)
+
+    def _batches(self, low: str, high: str, run: Callable[[str, str], tuple[str, int]]) -> None:
+        """Call ``run(min, max)``, which handles up to ``batch_size`` holders
+        from ``min`` and returns (the last it read, how many), until a batch
+        comes back short."""
+        while True:
+            last, count = run(low, high)
+            if int(count) < self.batch_size or not last:
+                return
+            low = "(" + last
+
+    def _flat_source(self, feed: str) -> bool:
+        group = self._group(feed)
+        return group is not None and group.is_flat
+
+    def _fan_out(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: _Names | None = None
+    ) -> None:
+        """Write the ``keys`` that ``source`` still holds into the feeds that
+        follow it and whose id is in ``(after, upto]``, with origin ``source``."""
+        if keys and self._flat_source(source):
+            low, high = self._lex_range(after, upto)
+            self._fan_out_lex(source, list(keys), low, high, names)
+
+    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: _Names | None) -> None:
+        if names is None:
+            names = _Names(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
+        entries = [self.base(source) + "e"]
+        if not self.cluster:
+            spec = json.dumps(self._fan_out_spec(keys, names))
+            self._batches(low, high, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
+                "script:FANOUT", entries, [self.prefix, source, lo, hi, self.batch_size, spec])))
+            return
+
+        def batch(lo: str, hi: str) -> tuple[str, int]:
+            held, feeds, last, count = self._call(
+                "script:HOLDERS", entries, [self.base(source), lo, hi, self.batch_size, "1", *keys]
+            )
+            if held and feeds:
+                self._write_from(source, held, feeds, names)
+            return last, count
+
+        self._batches(low, high, batch)
+
+    def _fan_out_spec(self, keys: Sequence[str], names: _Names) -> dict[str, Any]:
+        """What the FANOUT script writes into a feed of each configured group."""
+        slugs: dict[str, list[Any]] = {}
+        for slug, group in feed_groups().items():
+            maxlen, slack = self._slack(group)
+            if group.is_flat:
+                slugs[slug] = ["f", maxlen, slack]
+            else:
+                named = [list(n) if (n := names(group, k)) is not None else False for k in keys]
+                slugs[slug] = ["n" if group.is_notification else "a", maxlen, slack, named]
+        return {"k": list(keys), "s": slugs}
+
+    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: _Names) -> None:
+        """(Cluster) write ``keys`` into ``feeds`` with origin ``source``, then
+        take them back from those feeds if ``source`` lost them meanwhile (its
+        removal chunks may have run already)."""
+        alive = self._run([("script:BODY_REF", (self._body_keys(k), [len(feeds)])) for k in keys])
+        keys = [k for k, ok in zip(keys, alive) if ok]  # references first; a body gone takes none
+        if not keys:
+            return
+        released: Counter[str] = Counter({k: len(feeds) for k in keys})
+        entries: dict[str, str | None] = {k: source for k in keys}
+        for new, trimmed in self._run([c for f in feeds if (c := self._entry_call(f, entries, names))]):
+            released.subtract(new)
+            released.update(trimmed)
+        still = self._pairs(self._pipeline([self._find_call(source, keys)])[0])  # type: ignore[list-item]
+        lost = [k for k in keys if k not in still]
+        if lost:
+            released.update(self._remove_from(feeds, lost, [source]))
+        self._release(released)
+
+    def _unfan(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        """Remove the ``keys`` that ``source`` no longer holds from the feeds
+        that received them from it and whose id is in ``(after, upto]``."""
+        if not keys or not self._flat_source(source):
+            return
+        keys = list(keys)
+        low, high = self._lex_range(after, upto)
+        entries = [self.base(source) + "e"]
+        if not self.cluster:
+            kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in feed_groups().items()})
+            self._batches(low, high, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
+                "script:UNFAN", entries, [self.prefix, source, lo, hi, self.batch_size, kinds, *keys])))
+            return
+
+        def batch(lo: str, hi: str) -> tuple[str, int]:
+            held, feeds, last, count = self._call(
+                "script:HOLDERS", entries, [self.base(source), lo, hi, self.batch_size, "0", *keys]
+            )
+            gone = [k for k in keys if k not in set(held)]
+            if gone and feeds:
+                self._release(self._remove_from(feeds, gone, [source]))
+                # Added again meanwhile (its fan-out may have run already): write it back.
+                back = self._pairs(self._pipeline([self._find_call(source, gone)])[0])  # type: ignore[list-item]
+                if back:
+                    self._fan_out_lex(source, list(back), lo, "[" + last, None)
+            return last, count
+
+        self._batches(low, high, batch)
 
     # -- writes ----------------------------------------------------------------
 
@@ -549,10 +598,16 @@ class RedisBackend(BaseStorageBackend):
         self._add([(activity, added)], fan_out=True, removals=removals)
 
     def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        self._remove_held(feed, keys, holders=True)
+
+    def _remove_held(self, feed: str, keys: Sequence[str], *, holders: bool) -> dict[str, list[str]]:
+        """Remove ``keys`` from ``feed``; those it holds directly also from
+        their ``to`` feeds and, with ``holders``, from every feed that got
+        them from there. Return ``{flat feed: keys}`` of those direct ones."""
         keys = list(dict.fromkeys(keys))
         find = self._find_call(feed, keys)
         if find is None:
-            return
+            return {}
         # Which keys the feed holds, and (in the same round trip) their
         # bodies, whose "to" names the feeds a direct entry reached.
         out = self._run([find, *[("get", (self.body_key(k),)) for k in keys]])
@@ -564,7 +619,7 @@ class RedisBackend(BaseStorageBackend):
                 to = serializer.loads(bodies[key]).get("to", []) if bodies.get(key) else []
                 scopes[key] = [feed, *[t for t in to if t != feed]]
         reached = [k for k, origin in held.items() if origin is not None]
-        self._release(self._remove_everywhere(scopes, {feed: reached} if reached else {}))
+        return self._remove_everywhere(scopes, {feed: reached} if reached else {}, holders=holders)
 
     def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
         group = self._group(feed)
@@ -596,20 +651,25 @@ class RedisBackend(BaseStorageBackend):
         calls: list[Call] = []
         for source, targets in by_source.items():
             base = self.base(source)
-            calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", "", now, *targets])))
+            calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", "", "", now, *targets])))
         for target, sources in by_target.items():
             base = self.base(target)
-            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", now, *sources])))
-        targets = list(by_target) if copy_limit else []
-        # The newest entries of each target, read after (same slot, same
-        # pipeline) the follow that makes fan-out reach the source.
-        newest = [("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]
-        out = self._run(calls + newest)
-        if targets:
-            self._copy(pairs, {t: [m[:KEY] for m in members] for t, members in zip(targets, out[len(calls) :])})
+            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", base + "fl", now, *sources])))
+        self._copy_newest(pairs, copy_limit, before=calls)
 
-    def _copy(self, pairs: Sequence[tuple[str, str]], keys_of: dict[str, list[str]]) -> None:
-        """Copy each target's newest activities (``keys_of``) into its source."""
+    def _copy_newest(self, pairs: Sequence[tuple[str, str]], copy_limit: int, before: Sequence[Call] = ()) -> None:
+        """Run ``before``, then copy each target's newest ``copy_limit``
+        activities into its source.
+
+        The newest are read after ``before`` (the follows; same slot, same
+        pipeline): an activity added meanwhile is either among those read or
+        reaches the source through fan-out."""
+        targets = list(dict.fromkeys(t for _, t in pairs)) if copy_limit else []
+        out = self._run([*before, *[("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]])
+        if not targets:
+            return
+        newest = out[len(before) :]
+        keys_of = {t: [m[:KEY] for m in members] for t, members in zip(targets, newest)}
         plan: dict[str, dict[str, str | None]] = defaultdict(dict)
         for source, target in pairs:
             for key in reversed(keys_of[target]):  # oldest first: groups start at their oldest
@@ -634,14 +694,10 @@ class RedisBackend(BaseStorageBackend):
             call = self._entry_call(source, {k: o for k, o in entries.items() if k not in gone}, names)
             if call is not None:
                 calls.append(call)
-        added: Counter[str] = Counter()
-        released: Counter[str] = Counter()
+        released: Counter[str] = Counter({k: n for k, n in planned.items() if k not in gone})
         for new, trimmed in self._run(calls):
-            added.update(new)
+            released.subtract(new)
             released.update(trimmed)
-        for key, count in planned.items():
-            if key not in gone and count > added[key]:
-                released[key] += count - added[key]
         self._release(released)
 
     def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
@@ -650,26 +706,98 @@ class RedisBackend(BaseStorageBackend):
         for source, target, keep_history in items:
             base = self.base(target)
             keep = "1" if keep_history else "0"
-            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", keep, now, source])))
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", base + "fl", keep, now, source])))
             base = self.base(source)
-            calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "0", now, target])))
+            calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "", "0", now, target])))
         self._run(calls)
         # Purged after the follow is gone (the previous round trip), so no
         # fan-out writes behind the purge.
-        purges: list[Call] = []
-        for source, target, keep_history in items:
+        self._purge([(source, target) for source, target, keep_history in items if not keep_history], guarded=False)
+
+    def _purge(self, pairs: Sequence[tuple[str, str]], *, guarded: bool) -> None:
+        """Remove from each source the entries whose origin is its target;
+        ``guarded`` (one server only): not while the source follows it."""
+        calls: list[Call] = []
+        for source, target in pairs:
             group = self._group(source)
-            if keep_history or group is None:
+            if group is None:
                 continue
+            guard = [self.base(target) + "fr", source] if guarded else []
             base = self.base(source)
             if group.is_flat:
-                purges.append(("script:FLAT_PURGE", ([base + "e"], [target])))
+                calls.append(("script:FLAT_PURGE", ([base + "e"], [target, *guard])))
             else:
-                purges.append(("script:GROUP_PURGE", ([base + "g"], [base, target])))
+                calls.append(("script:GROUP_PURGE", ([base + "g"], [base, target, *guard])))
         released: Counter[str] = Counter()
-        for removed in self._run(purges):
+        for removed in self._run(calls):
             released.update(removed)
         self._release(released)
+
+    # -- chunked fan-out (docs/scale-out.md) -------------------------------------
+    #
+    # Chunks cover ranges of a feed's holders (``B.fl``, by feed id). On one
+    # server a chunk's condition on its source and its writes are one script;
+    # on a cluster they are in different slots, so a chunk checks, writes and
+    # checks again, undoing what the operation that overtook it would have.
+
+    supports_fanout_chunks = True
+    removes_by_range = True
+
+    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=False)
+
+    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        return self._remove_held(feed, keys, holders=False)
+
+    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        removals = {activity.key: list(removed)} if removed else None
+        self._add([(activity, added)], fan_out=False, removals=removals, remove_holders=False)
+
+    def count_followers(self, feeds: Sequence[str], at_most: int) -> int:
+        if not feeds or at_most <= 0:
+            return 0
+        counts = self._run([("zcard", (self.base(f) + "fr",)) for f in dict.fromkeys(feeds)])
+        return min(sum(int(n) for n in counts), at_most)
+
+    def follower_boundaries(self, feed: str, size: int) -> list[str]:
+        return list(self._call("script:HOLDER_MARKS", [self.base(feed) + "fl"], [size]))
+
+    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        self._fan_out(source, keys, after, upto)
+
+    def remove_range_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        self._unfan(source, keys, after, upto)
+
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+        """Redis removes by holder ranges (``remove_range_chunk``); this
+        cleans every holder of ``source`` at once and returns 0 (none left)."""
+        self._unfan(source, keys, None, None)
+        return 0
+
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        if not copy_limit:
+            return
+        pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
+        self._copy_newest(pairs, copy_limit)
+        # An unfollow that overtook the copy may have purged already.
+        self._purge([p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok], guarded=not self.cluster)
+
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+        if not self.cluster:
+            self._purge(pairs, guarded=True)
+            return
+        pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok]
+        self._purge(pairs, guarded=False)
+        # Followed again meanwhile: its copy may have run before the purge.
+        again = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
+        if again:
+            from stream_django.conf import stream_settings
+
+            self._copy_newest(again, stream_settings.ACTIVITY_COPY_LIMIT)
+
+    def _follow_exists(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        scores = self._run([("zscore", (self.base(target) + "fr", source)) for source, target in pairs])
+        return [score is not None for score in scores]
 
     def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
         latest = {a.key: a for a in activities}

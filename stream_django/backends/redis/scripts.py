@@ -29,27 +29,34 @@ local function find(e, k)
 end
 """
 
+_FLAT_ADD_FN = _FIND + """
+local function flat_add(e, maxlen, slack, keys, origins, added, trimmed)
+  for i, k in ipairs(keys) do
+    if not find(e, k) then
+      redis.call('ZADD', e, 0, k .. origins[i])
+      added[#added + 1] = k
+    end
+  end
+  if maxlen > 0 then
+    local n = redis.call('ZCARD', e)
+    if n > maxlen + slack then
+      local doomed = redis.call('ZRANGE', e, 0, n - maxlen - 1)
+      redis.call('ZREMRANGEBYRANK', e, 0, n - maxlen - 1)
+      for _, m in ipairs(doomed) do trimmed[#trimmed + 1] = string.sub(m, 1, 31) end
+    end
+  end
+end
+"""
+
 #: KEYS[1] flat entries; ARGV: max_length (0 = unbounded), slack, then pairs
 #: (key, origin). Returns {added keys, trimmed keys}.
-FLAT_ADD = _FIND + """
-local e = KEYS[1]
-local maxlen, slack = tonumber(ARGV[1]), tonumber(ARGV[2])
-local added, trimmed = {}, {}
+FLAT_ADD = _FLAT_ADD_FN + """
+local keys, origins, added, trimmed = {}, {}, {}, {}
 for i = 3, #ARGV, 2 do
-  local k = ARGV[i]
-  if not find(e, k) then
-    redis.call('ZADD', e, 0, k .. ARGV[i + 1])
-    added[#added + 1] = k
-  end
+  keys[#keys + 1] = ARGV[i]
+  origins[#origins + 1] = ARGV[i + 1]
 end
-if maxlen > 0 then
-  local n = redis.call('ZCARD', e)
-  if n > maxlen + slack then
-    local doomed = redis.call('ZRANGE', e, 0, n - maxlen - 1)
-    redis.call('ZREMRANGEBYRANK', e, 0, n - maxlen - 1)
-    for j, m in ipairs(doomed) do trimmed[j] = string.sub(m, 1, 31) end
-  end
-end
+flat_add(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), keys, origins, added, trimmed)
 return {added, trimmed}
 """
 
@@ -73,10 +80,14 @@ end
 return removed
 """
 
-#: KEYS[1] flat entries; ARGV[1] origin. Removes every entry that came from
-#: that origin (unfollow); O(feed), and feeds are bounded by max_length.
+#: KEYS[1] flat entries; ARGV: origin, then optionally the origin's
+#: followers zset and this feed's id: nothing happens while the feed is
+#: among them (a purge overtaken by a new follow). Removes every entry that
+#: came from that origin (unfollow); O(feed), and feeds are bounded by
+#: max_length. Returns the removed keys.
 FLAT_PURGE = """
 local e, origin = KEYS[1], ARGV[1]
+if ARGV[2] and redis.call('ZSCORE', ARGV[2], ARGV[3]) then return {} end
 local removed = {}
 for _, m in ipairs(redis.call('ZRANGE', e, 0, -1)) do
   if string.sub(m, 32) == origin then
@@ -141,47 +152,55 @@ local function remove_key(B, k, allowed)
 end
 """
 
+_GROUP_ADD_FN = _GROUP_REMOVE_FN + """
+local function group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed)
+  local g = B .. 'g'
+  for i, k in ipairs(keys) do
+    local name, actor = names[i], actors[i]
+    if redis.call('HSETNX', B .. 'x', k, cjson.encode({name, actor, origins[i]})) == 1 then
+      local ge = B .. 'ge:' .. name
+      local latest = redis.call('ZREVRANGE', ge, 0, 0)[1]
+      redis.call('ZADD', ge, 0, k)
+      if not latest then
+        redis.call('HSET', B .. 'gc', name, k)
+        redis.call('ZADD', g, 0, k .. name)
+      elseif k > latest then
+        redis.call('ZREM', g, latest .. name)
+        redis.call('ZADD', g, 0, k .. name)
+      end
+      redis.call('HINCRBY', B .. 'ga:' .. name, actor, 1)
+      if notify then
+        redis.call('SADD', B .. 'us', name)
+        redis.call('SADD', B .. 'ur', name)
+      end
+      added[#added + 1] = k
+    end
+  end
+  if maxlen > 0 then
+    local n = redis.call('ZCARD', g)
+    if n > maxlen + slack then
+      for _, m in ipairs(redis.call('ZRANGE', g, 0, n - maxlen - 1)) do
+        local name = string.sub(m, 32)
+        for _, k in ipairs(redis.call('ZRANGE', B .. 'ge:' .. name, 0, -1)) do
+          redis.call('HDEL', B .. 'x', k)
+          trimmed[#trimmed + 1] = k
+        end
+        drop_group(B, name, string.sub(m, 1, 31))
+      end
+    end
+  end
+end
+"""
+
 #: KEYS[1] B.g; ARGV: B, notification ('1'/'0'), max groups (0 = unbounded),
 #: slack, then quads (key, group, actor, origin). Returns {added, trimmed}.
-GROUP_ADD = _GROUP_REMOVE_FN + """
-local B, g = ARGV[1], KEYS[1]
-local notify = ARGV[2] == '1'
-local maxlen, slack = tonumber(ARGV[3]), tonumber(ARGV[4])
-local added, trimmed = {}, {}
+GROUP_ADD = _GROUP_ADD_FN + """
+local keys, names, actors, origins, added, trimmed = {}, {}, {}, {}, {}, {}
 for i = 5, #ARGV, 4 do
-  local k, name, actor, origin = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if redis.call('HSETNX', B .. 'x', k, cjson.encode({name, actor, origin})) == 1 then
-    local ge = B .. 'ge:' .. name
-    local latest = redis.call('ZREVRANGE', ge, 0, 0)[1]
-    redis.call('ZADD', ge, 0, k)
-    if not latest then
-      redis.call('HSET', B .. 'gc', name, k)
-      redis.call('ZADD', g, 0, k .. name)
-    elseif k > latest then
-      redis.call('ZREM', g, latest .. name)
-      redis.call('ZADD', g, 0, k .. name)
-    end
-    redis.call('HINCRBY', B .. 'ga:' .. name, actor, 1)
-    if notify then
-      redis.call('SADD', B .. 'us', name)
-      redis.call('SADD', B .. 'ur', name)
-    end
-    added[#added + 1] = k
-  end
+  keys[#keys + 1], names[#names + 1] = ARGV[i], ARGV[i + 1]
+  actors[#actors + 1], origins[#origins + 1] = ARGV[i + 2], ARGV[i + 3]
 end
-if maxlen > 0 then
-  local n = redis.call('ZCARD', g)
-  if n > maxlen + slack then
-    for _, m in ipairs(redis.call('ZRANGE', g, 0, n - maxlen - 1)) do
-      local name = string.sub(m, 32)
-      for _, k in ipairs(redis.call('ZRANGE', B .. 'ge:' .. name, 0, -1)) do
-        redis.call('HDEL', B .. 'x', k)
-        trimmed[#trimmed + 1] = k
-      end
-      drop_group(B, name, string.sub(m, 1, 31))
-    end
-  end
-end
+group_add(ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4]), keys, names, actors, origins, added, trimmed)
 return {added, trimmed}
 """
 
@@ -201,9 +220,12 @@ end
 return removed
 """
 
-#: KEYS[1] B.g; ARGV: B, origin. Removes the entries that came from origin.
+#: KEYS[1] B.g; ARGV: B, origin, then optionally the origin's followers
+#: zset and this feed's id (as FLAT_PURGE). Removes the entries that came
+#: from origin.
 GROUP_PURGE = _GROUP_REMOVE_FN + """
 local B, origin = ARGV[1], ARGV[2]
+if ARGV[3] and redis.call('ZSCORE', ARGV[3], ARGV[4]) then return {} end
 local doomed = {}
 local all = redis.call('HGETALL', B .. 'x')
 for i = 1, #all, 2 do
@@ -291,12 +313,14 @@ return out
 # B.fr  zset follower feed -> created (microseconds), on the followed feed
 # B.frc hash follower slug -> count
 # B.fk  zset feeds that unfollowed with keep_history -> when (microseconds)
+# B.fl  zset, scores 0: the feeds that may hold entries from this feed (its
+#       followers and those in B.fk), ordered by feed id: fan-out and
+#       removal chunks cover ranges of it
 # B.fg  zset followed feed -> created (microseconds), on the following feed
 # B.fgc hash followed slug -> count
 #
 # Scores grow strictly within a set (a new member scores above the highest),
-# so a set can be read in chunks by score and listings keep the order of the
-# follows.
+# so listings keep the order of the follows.
 
 _NEXT_SCORE = """
 local function next_score(z, now)
@@ -306,13 +330,13 @@ local function next_score(z, now)
 end
 """
 
-#: KEYS[1] the zset; ARGV: counts hash, kept zset ('' on the following
-#: side), now (µs), then feeds. A follower leaves the kept set.
+#: KEYS[1] the zset; ARGV: counts hash, kept zset and holders zset ('' on
+#: the following side), now (µs), then feeds. A follower leaves the kept set.
 FOLLOW_ADD = _NEXT_SCORE + """
-local z, counts, kept = KEYS[1], ARGV[1], ARGV[2]
-local now = next_score(z, tonumber(ARGV[3]))
+local z, counts, kept, holders = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local now = next_score(z, tonumber(ARGV[4]))
 local added = 0
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local f = ARGV[i]
   if not redis.call('ZSCORE', z, f) then
     redis.call('ZADD', z, string.format('%.0f', now), f)
@@ -320,30 +344,72 @@ for i = 4, #ARGV do
     now = now + 1
     added = added + 1
   end
-  if kept ~= '' then redis.call('ZREM', kept, f) end
+  if kept ~= '' then
+    redis.call('ZREM', kept, f)
+    redis.call('ZADD', holders, 0, f)
+  end
 end
 return added
 """
 
-#: KEYS[1] the zset; ARGV: counts hash, kept zset ('' on the following
-#: side), keep history ('1'/'0'), now (µs), then feeds. A follower that
-#: keeps its history joins the kept set (removals still reach its copies).
+#: KEYS[1] the zset; ARGV: counts hash, kept zset and holders zset ('' on
+#: the following side), keep history ('1'/'0'), now (µs), then feeds. A
+#: follower that keeps its history joins the kept set and stays among the
+#: holders (removals still reach its copies).
 FOLLOW_REMOVE = _NEXT_SCORE + """
-local z, counts, kept, keep = KEYS[1], ARGV[1], ARGV[2], ARGV[3] == '1'
+local z, counts, kept, holders, keep = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
 local removed = 0
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local f = ARGV[i]
   if redis.call('ZREM', z, f) == 1 then
     local slug = string.match(f, '^[^:]*')
     if redis.call('HINCRBY', counts, slug, -1) <= 0 then redis.call('HDEL', counts, slug) end
     removed = removed + 1
     if kept ~= '' and keep then
-      redis.call('ZADD', kept, string.format('%.0f', next_score(kept, tonumber(ARGV[4]))), f)
+      redis.call('ZADD', kept, string.format('%.0f', next_score(kept, tonumber(ARGV[5]))), f)
     end
   end
-  if kept ~= '' and not keep then redis.call('ZREM', kept, f) end
+  if kept ~= '' and not keep then
+    redis.call('ZREM', kept, f)
+    redis.call('ZREM', holders, f)
+  end
 end
 return removed
+"""
+
+#: KEYS[1] the holders zset; ARGV: size. Returns the members at positions
+#: size, 2 * size, ... (1-based), stopping before the last member.
+HOLDER_MARKS = """
+local n = redis.call('ZCARD', KEYS[1])
+local size = tonumber(ARGV[1])
+local marks = {}
+for p = size, n - 1, size do
+  marks[#marks + 1] = redis.call('ZRANGE', KEYS[1], p - 1, p - 1)[1]
+end
+return marks
+"""
+
+#: KEYS[1] the source's flat entries; ARGV: the source's key base, min, max
+#: (ZRANGEBYLEX bounds over its holders), limit, current ('1': only feeds
+#: that follow it now), then keys. Returns {the keys the source holds, the
+#: holders read (followers only, with current), the last holder read, how
+#: many were read}. (Used on a cluster, where the holders' feeds are in
+#: other slots.)
+HOLDERS = _FIND + """
+local SB = ARGV[1]
+local held = {}
+for i = 6, #ARGV do
+  if find(KEYS[1], ARGV[i]) then held[#held + 1] = ARGV[i] end
+end
+local members = redis.call('ZRANGEBYLEX', SB .. 'fl', ARGV[2], ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = members
+if ARGV[5] == '1' then
+  out = {}
+  for _, m in ipairs(members) do
+    if redis.call('ZSCORE', SB .. 'fr', m) then out[#out + 1] = m end
+  end
+end
+return {held, out, members[#members] or '', #members}
 """
 
 # -- activity bodies ----------------------------------------------------------
@@ -388,24 +454,146 @@ redis.call('INCRBY', KEYS[2], tonumber(ARGV[1]))
 return 1
 """
 
+_RELEASE_FN = _FID_INDEX + """
+local function release(prefix, body_key, refs_key, n, key)
+  if redis.call('EXISTS', refs_key) == 0 then return 0 end
+  if redis.call('DECRBY', refs_key, n) > 0 then return 0 end
+  local body = redis.call('GET', body_key)
+  redis.call('DEL', body_key, refs_key)
+  local fid = body and cjson.decode(body)['foreign_id']
+  if type(fid) == 'string' and fid ~= '' then
+    local index = fid_index(prefix, body_key, fid)
+    local kept = {}
+    for k in string.gmatch(redis.call('GET', index) or '', '%S+') do
+      if k ~= key then kept[#kept + 1] = k end
+    end
+    if #kept == 0 then redis.call('DEL', index) else redis.call('SET', index, table.concat(kept, ' ')) end
+  end
+  return 1
+end
+
+local function body_keys(prefix, k)
+  local tail = string.sub(k, 1, 19) .. '{' .. string.sub(k, 20) .. '}'
+  return prefix .. 'a:' .. tail, prefix .. 'n:' .. tail
+end
+"""
+
 #: KEYS[1] body, KEYS[2] references; ARGV: references to drop, prefix, key.
 #: At zero, deletes the body, its count and its foreign-id index entry;
 #: returns 1 when it did.
-BODY_RELEASE = _FID_INDEX + """
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if redis.call('DECRBY', KEYS[2], tonumber(ARGV[1])) > 0 then return 0 end
-local body = redis.call('GET', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2])
-local fid = body and cjson.decode(body)['foreign_id']
-if type(fid) == 'string' and fid ~= '' then
-  local index = fid_index(ARGV[2], KEYS[1], fid)
-  local kept = {}
-  for k in string.gmatch(redis.call('GET', index) or '', '%S+') do
-    if k ~= ARGV[3] then kept[#kept + 1] = k end
-  end
-  if #kept == 0 then redis.call('DEL', index) else redis.call('SET', index, table.concat(kept, ' ')) end
+BODY_RELEASE = _RELEASE_FN + """
+return release(ARGV[2], KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[3])
+"""
+
+# -- fan-out on one server ----------------------------------------------------
+#
+# On one server every key is reachable from one script, so a chunk of
+# follower feeds is written (or cleaned) by one call: the condition on the
+# source feed, the entries and the reference counts change together. (On a
+# cluster, feeds live in different slots: the backend sends HOLDERS, then one
+# FLAT_ADD / GROUP_ADD per feed, then checks the source again.)
+
+#: KEYS[1] the source's flat entries; ARGV: prefix, source feed id, min, max
+#: (ZRANGEBYLEX bounds over the source's holders), limit, then a JSON spec
+#: {"k": [keys], "s": {slug: ["f", max_length, slack] or ["a" / "n",
+#: max_length, slack, [[group, actor] or false per key]]}}. Writes the keys
+#: the source still holds into those holders that follow it now, with the
+#: source as origin; raises the references by the entries written and
+#: releases those trimmed. Returns {the last holder read, how many were read}.
+FANOUT = _FLAT_ADD_FN + _GROUP_ADD_FN + _RELEASE_FN + """
+local P, S = ARGV[1], ARGV[2]
+local SB = P .. '{' .. S .. '}:'
+local spec = cjson.decode(ARGV[6])
+local held = {}
+for i, k in ipairs(spec.k) do
+  if find(KEYS[1], k) then held[#held + 1] = i end
 end
-return 1
+local members = redis.call('ZRANGEBYLEX', SB .. 'fl', ARGV[3], ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
+if #held > 0 then
+  local per_slug = {}
+  for slug, cfg in pairs(spec.s) do
+    local t = {cfg = cfg, keys = {}, names = {}, actors = {}, origins = {}}
+    for _, i in ipairs(held) do
+      local named = cfg[4] and cfg[4][i]
+      if cfg[1] == 'f' or type(named) == 'table' then
+        t.keys[#t.keys + 1] = spec.k[i]
+        t.origins[#t.origins + 1] = S
+        if named then
+          t.names[#t.names + 1] = named[1]
+          t.actors[#t.actors + 1] = named[2]
+        end
+      end
+    end
+    per_slug[slug] = t
+  end
+  local fr = SB .. 'fr'
+  local added, trimmed = {}, {}
+  for _, m in ipairs(members) do
+    local t = per_slug[string.match(m, '^[^:]*')]
+    if t and #t.keys > 0 and redis.call('ZSCORE', fr, m) then
+      local B = P .. '{' .. m .. '}:'
+      local cfg = t.cfg
+      if cfg[1] == 'f' then
+        flat_add(B .. 'e', cfg[2], cfg[3], t.keys, t.origins, added, trimmed)
+      else
+        group_add(B, cfg[1] == 'n', cfg[2], cfg[3], t.keys, t.names, t.actors, t.origins, added, trimmed)
+      end
+    end
+  end
+  local counts = {}
+  for _, k in ipairs(added) do counts[k] = (counts[k] or 0) + 1 end
+  for k, n in pairs(counts) do
+    local _, refs = body_keys(P, k)
+    redis.call('INCRBY', refs, n)
+  end
+  counts = {}
+  for _, k in ipairs(trimmed) do counts[k] = (counts[k] or 0) + 1 end
+  for k, n in pairs(counts) do
+    local body, refs = body_keys(P, k)
+    release(P, body, refs, n, k)
+  end
+end
+return {members[#members] or '', #members}
+"""
+
+#: KEYS[1] the source's flat entries; ARGV: prefix, source feed id, min, max
+#: (ZRANGEBYLEX bounds over the source's holders), limit, a JSON object
+#: {slug: "f" / "a" / "n"}, then keys. Removes the keys the source no longer
+#: holds from those holders, where the source is their origin, and releases
+#: their references. Returns {the last holder read, how many were read}.
+UNFAN = _FIND + _GROUP_REMOVE_FN + _RELEASE_FN + """
+local P, S = ARGV[1], ARGV[2]
+local SB = P .. '{' .. S .. '}:'
+local kinds = cjson.decode(ARGV[6])
+local gone = {}
+for i = 7, #ARGV do
+  if not find(KEYS[1], ARGV[i]) then gone[#gone + 1] = ARGV[i] end
+end
+local members = redis.call('ZRANGEBYLEX', SB .. 'fl', ARGV[3], ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
+if #gone > 0 then
+  local only = {[S] = true}
+  local counts = {}
+  for _, m in ipairs(members) do
+    local kind = kinds[string.match(m, '^[^:]*')]
+    if kind then
+      local B = P .. '{' .. m .. '}:'
+      for _, k in ipairs(gone) do
+        local hit
+        if kind == 'f' then
+          hit = redis.call('ZREM', B .. 'e', k .. S) == 1
+        else
+          hit = remove_key(B, k, only)
+        end
+        if hit then counts[k] = (counts[k] or 0) + 1 end
+      end
+    end
+  end
+  for k, n in pairs(counts) do
+    local body, refs = body_keys(P, k)
+    release(P, body, refs, n, k)
+  end
+end
+return {members[#members] or '', #members}
 """
 
 #: KEYS[1] body; ARGV: json. Replaces the data of an existing body; 1 if it existed.
