@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sections = args.only or list(SECTIONS)
     started = time.perf_counter()
-    meta = machine(args)
-    print(f"bench: {scale.name} scale, {scale.activities:,} activities; {meta['machine']}", flush=True)
+    print(f"bench: {scale.name} scale, {scale.activities:,} activities", flush=True)
 
     info = None
     if args.reuse:
@@ -65,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         info = data.build(scale)
         _remember(scale, info)
     data.verify(info)
+    meta = machine(args)  # the database exists now
+    print(f"machine: {meta['machine']}", flush=True)
     meta["entries"] = data.scalar("SELECT COUNT(*) FROM stream_django_entry")
     meta["build_seconds"] = round(time.perf_counter() - started)
 

@@ -30,11 +30,20 @@ end
 """
 
 _FLAT_ADD_FN = _FIND + """
-local function flat_add(e, maxlen, slack, keys, origins, added, trimmed)
+-- The members to write, with their lexical bounds, built once per batch.
+local function flat_items(keys, origins)
+  local items = {}
   for i, k in ipairs(keys) do
-    if not find(e, k) then
-      redis.call('ZADD', e, 0, k .. origins[i])
-      added[#added + 1] = k
+    items[i] = {k, '[' .. k, '(' .. k .. '\\255', k .. origins[i]}
+  end
+  return items
+end
+
+local function flat_add(e, maxlen, slack, items, added, trimmed)
+  for _, it in ipairs(items) do
+    if not redis.call('ZRANGEBYLEX', e, it[2], it[3], 'LIMIT', 0, 1)[1] then
+      redis.call('ZADD', e, 0, it[4])
+      added[#added + 1] = it[1]
     end
   end
   if maxlen > 0 then
@@ -56,7 +65,7 @@ for i = 3, #ARGV, 2 do
   keys[#keys + 1] = ARGV[i]
   origins[#origins + 1] = ARGV[i + 1]
 end
-flat_add(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), keys, origins, added, trimmed)
+flat_add(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), flat_items(keys, origins), added, trimmed)
 return {added, trimmed}
 """
 
@@ -377,6 +386,17 @@ end
 return removed
 """
 
+_FOLLOWING_FN = """
+local function following(z, members)
+  local out = {}
+  for i = 1, #members, 1000 do
+    local scores = redis.call('ZMSCORE', z, unpack(members, i, math.min(i + 999, #members)))
+    for j = 1, #scores do out[i + j - 1] = scores[j] end
+  end
+  return out
+end
+"""
+
 #: KEYS[1] the holders zset; ARGV: size. Returns the members at positions
 #: size, 2 * size, ... (1-based), stopping before the last member.
 HOLDER_MARKS = """
@@ -395,7 +415,7 @@ return marks
 #: holders read (followers only, with current), the last holder read, how
 #: many were read}. (Used on a cluster, where the holders' feeds are in
 #: other slots.)
-HOLDERS = _FIND + """
+HOLDERS = _FIND + _FOLLOWING_FN + """
 local SB = ARGV[1]
 local held = {}
 for i = 6, #ARGV do
@@ -403,10 +423,11 @@ for i = 6, #ARGV do
 end
 local members = redis.call('ZRANGEBYLEX', SB .. 'fl', ARGV[2], ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 local out = members
-if ARGV[5] == '1' then
+if ARGV[5] == '1' and #members > 0 then
   out = {}
-  for _, m in ipairs(members) do
-    if redis.call('ZSCORE', SB .. 'fr', m) then out[#out + 1] = m end
+  local now = following(SB .. 'fr', members)
+  for j, m in ipairs(members) do
+    if now[j] then out[#out + 1] = m end
   end
 end
 return {held, out, members[#members] or '', #members}
@@ -500,7 +521,7 @@ return release(ARGV[2], KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[3])
 #: the source still holds into those holders that follow it now, with the
 #: source as origin; raises the references by the entries written and
 #: releases those trimmed. Returns {the last holder read, how many were read}.
-FANOUT = _FLAT_ADD_FN + _GROUP_ADD_FN + _RELEASE_FN + """
+FANOUT = _FLAT_ADD_FN + _GROUP_ADD_FN + _RELEASE_FN + _FOLLOWING_FN + """
 local P, S = ARGV[1], ARGV[2]
 local SB = P .. '{' .. S .. '}:'
 local spec = cjson.decode(ARGV[6])
@@ -524,19 +545,19 @@ if #held > 0 then
         end
       end
     end
+    if cfg[1] == 'f' then t.items = flat_items(t.keys, t.origins) end
     per_slug[slug] = t
   end
-  local fr = SB .. 'fr'
+  local now = following(SB .. 'fr', members)
   local added, trimmed = {}, {}
-  for _, m in ipairs(members) do
+  for j, m in ipairs(members) do
     local t = per_slug[string.match(m, '^[^:]*')]
-    if t and #t.keys > 0 and redis.call('ZSCORE', fr, m) then
-      local B = P .. '{' .. m .. '}:'
+    if t and #t.keys > 0 and now[j] then
       local cfg = t.cfg
       if cfg[1] == 'f' then
-        flat_add(B .. 'e', cfg[2], cfg[3], t.keys, t.origins, added, trimmed)
+        flat_add(P .. '{' .. m .. '}:e', cfg[2], cfg[3], t.items, added, trimmed)
       else
-        group_add(B, cfg[1] == 'n', cfg[2], cfg[3], t.keys, t.names, t.actors, t.origins, added, trimmed)
+        group_add(P .. '{' .. m .. '}:', cfg[1] == 'n', cfg[2], cfg[3], t.keys, t.names, t.actors, t.origins, added, trimmed)
       end
     end
   end
