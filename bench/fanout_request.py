@@ -1,7 +1,8 @@
 """
 Request-side cost of posting to an account with many followers.
 
-    python -m bench.fanout_request [--db sqlite|postgres|mysql] [--sizes 1000,10000,100000] [--drain]
+    python -m bench.fanout_request [--db sqlite|postgres|mysql] [--backend database|redis]
+                                   [--sizes 1000,10000,100000] [--drain]
 
 For each size N, N users follow the author the way ``feed_manager.follow_user``
 does (their ``timeline`` and ``timeline_aggregated`` feeds, so 2N follower
@@ -17,7 +18,10 @@ this process and prints how long the workers' share takes.
 
 PostgreSQL and MariaDB are reached as in the test settings (``PGHOST``...,
 ``MYSQL_HOST``...); the benchmark creates and drops its own database,
-``STREAM_BENCH_DB_NAME`` (default ``bench_stream_django``).
+``STREAM_BENCH_DB_NAME`` (default ``bench_stream_django``). With
+``--backend redis`` the feeds and follows live in Redis (``BENCH_REDIS_URL``,
+default ``redis://127.0.0.1:6379/12``, keys under ``sdreq:``, deleted at the
+end) while the ledger and the task queue stay in the database.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ import django
 from django.conf import settings
 
 
-def configure(db: str) -> None:
+REDIS_PREFIX = "sdreq:"
+
+
+def configure(db: str, backend: str) -> None:
     name = os.environ.get("STREAM_BENCH_DB_NAME", "bench_stream_django")
     if db == "postgres":
         database = {
@@ -68,6 +75,9 @@ def configure(db: str) -> None:
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         STREAM_FEEDS={"user": "flat", "timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"},
         LOGGING_CONFIG=None,
+        **({"STREAM_BACKEND": "stream_django.backends.redis.RedisBackend",
+            "STREAM_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+            "STREAM_BACKEND_OPTIONS": {"key_prefix": REDIS_PREFIX}} if backend == "redis" else {}),
     )
     django.setup()
 
@@ -84,7 +94,15 @@ def timed(func: Callable[[], Any]) -> float:
 def make_followers(author: str, n: int) -> None:
     from django.utils import timezone as tz
 
+    from stream_django.backends import get_backend
     from stream_django.models import Follow
+
+    backend = get_backend()
+    if backend.name == "redis":
+        for slug in ("timeline", "timeline_aggregated"):
+            for start in range(0, n, 5000):
+                backend.follow_many([(f"{slug}:{author}-{i}", f"user:{author}") for i in range(start, min(n, start + 5000))], 0)
+        return
 
     now = tz.now()
     for slug in ("timeline", "timeline_aggregated"):
@@ -139,13 +157,14 @@ def drain() -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout_request", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default=os.environ.get("STREAM_TEST_DB", "sqlite"))
+    parser.add_argument("--backend", choices=["database", "redis"], default="database", help="the feed store")
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated follower counts")
     parser.add_argument("--runs", type=int, default=5, help="queued posts per size (the median is printed)")
     parser.add_argument("--drain", action="store_true", help="also time the workers' share, run in this process")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    configure(args.db)
+    configure(args.db, args.backend)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, override_settings
     from django_tasks_db.models import DBTaskResult
@@ -156,7 +175,7 @@ def main(argv: list[str]) -> int:
         post = Post()
         from stream_django.conf import stream_settings
 
-        print(f"{connection.vendor}; STREAM_FANOUT_CHUNK_SIZE {stream_settings.FANOUT_CHUNK_SIZE}, "
+        print(f"{args.backend} backend, {connection.vendor} for the tasks; STREAM_FANOUT_CHUNK_SIZE {stream_settings.FANOUT_CHUNK_SIZE}, "
               f"STREAM_FANOUT_INLINE_LIMIT {stream_settings.FANOUT_INLINE_LIMIT}; each follower has 2 feeds")
         header = f"{'followers':>9}  {'feeds':>7}  {'inline request':>14}  {'queued request':>14}  {'queries':>7}  {'tasks':>5}"
         if args.drain:
@@ -185,6 +204,12 @@ def main(argv: list[str]) -> int:
             print(line, flush=True)
     finally:
         creation.destroy_test_db(creation.connection.settings_dict["NAME"], verbosity=0)
+        if args.backend == "redis":
+            from stream_django.backends import get_backend
+
+            client = get_backend().redis
+            for key in client.scan_iter(match=f"{REDIS_PREFIX}*", count=5000):
+                client.unlink(key)
     return 0
 
 

@@ -60,7 +60,7 @@ def kind_of(key: str, prefix: str) -> str:
     if rest.startswith("f:"):
         return "foreign-id index"
     feed, _, suffix = rest[1:].partition("}:")
-    if suffix in ("fr", "frc", "fk", "fg", "fgc"):
+    if suffix in ("fr", "frc", "fk", "fl", "fg", "fgc"):
         return "follow graph"
     return f"{feed.split(':')[0]} feeds"
 

@@ -482,13 +482,18 @@ class RedisBackend(BaseStorageBackend):
         """ZRANGEBYLEX bounds of the feed ids in ``(after, upto]``."""
         return ("-" if after is None else "(" + after), ("+" if upto is None else "[" + upto)
 
-    def _batches(self, low: str, high: str, run: Callable[[str, str], tuple[str, int]]) -> None:
-        """Call ``run(min, max)``, which handles up to ``batch_size`` holders
-        from ``min`` and returns (the last it read, how many), until a batch
-        comes back short."""
+    def _batch_of(self, keys: Sequence[str]) -> int:
+        """Holders per batch: about ``batch_size`` entries for ``keys``."""
+        return max(1, self.batch_size // max(1, len(keys)))
+
+    @staticmethod
+    def _batches(low: str, high: str, size: int, run: Callable[[str, str], tuple[str, int]]) -> None:
+        """Call ``run(min, max)``, which handles up to ``size`` holders from
+        ``min`` and returns (the last it read, how many), until a batch comes
+        back short."""
         while True:
             last, count = run(low, high)
-            if int(count) < self.batch_size or not last:
+            if int(count) < size or not last:
                 return
             low = "(" + last
 
@@ -508,22 +513,22 @@ class RedisBackend(BaseStorageBackend):
     def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: _Names | None) -> None:
         if names is None:
             names = _Names(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
-        entries = [self.base(source) + "e"]
+        entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             spec = json.dumps(self._fan_out_spec(keys, names))
-            self._batches(low, high, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
-                "script:FANOUT", entries, [self.prefix, source, lo, hi, self.batch_size, spec])))
+            self._batches(low, high, size, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
+                "script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec])))
             return
 
         def batch(lo: str, hi: str) -> tuple[str, int]:
             held, feeds, last, count = self._call(
-                "script:HOLDERS", entries, [self.base(source), lo, hi, self.batch_size, "1", *keys]
+                "script:HOLDERS", entries, [self.base(source), lo, hi, size, "1", *keys]
             )
             if held and feeds:
                 self._write_from(source, held, feeds, names)
             return last, count
 
-        self._batches(low, high, batch)
+        self._batches(low, high, size, batch)
 
     def _fan_out_spec(self, keys: Sequence[str], names: _Names) -> dict[str, Any]:
         """What the FANOUT script writes into a feed of each configured group."""
@@ -563,16 +568,16 @@ class RedisBackend(BaseStorageBackend):
             return
         keys = list(keys)
         low, high = self._lex_range(after, upto)
-        entries = [self.base(source) + "e"]
+        entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in feed_groups().items()})
-            self._batches(low, high, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
-                "script:UNFAN", entries, [self.prefix, source, lo, hi, self.batch_size, kinds, *keys])))
+            self._batches(low, high, size, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
+                "script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys])))
             return
 
         def batch(lo: str, hi: str) -> tuple[str, int]:
             held, feeds, last, count = self._call(
-                "script:HOLDERS", entries, [self.base(source), lo, hi, self.batch_size, "0", *keys]
+                "script:HOLDERS", entries, [self.base(source), lo, hi, size, "0", *keys]
             )
             gone = [k for k in keys if k not in set(held)]
             if gone and feeds:
@@ -583,7 +588,7 @@ class RedisBackend(BaseStorageBackend):
                     self._fan_out_lex(source, list(back), lo, "[" + last, None)
             return last, count
 
-        self._batches(low, high, batch)
+        self._batches(low, high, size, batch)
 
     # -- writes ----------------------------------------------------------------
 
