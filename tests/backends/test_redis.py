@@ -245,6 +245,93 @@ def test_references_count_entries_through_follows_copies_and_unfollows(prefix):
     assert stream_client.feed("timeline_aggregated", 4).get()["results"] == []
 
 
+# -- chunks on a cluster: check, write, check again ----------------------------------
+
+
+def _holding(key: str, feeds: list[str]) -> set[str]:
+    b = backend()
+    found = set()
+    for feed in feeds:
+        call = b._find_call(feed, [key])
+        if call is not None and b._pipeline([call])[0]:
+            found.add(feed)
+    return found
+
+
+def _first_call_on(monkeypatch, name: str, first_argument: Any, action: Callable[[], Any]) -> list[bool]:
+    """Run ``action`` once, just before the backend's first call of method
+    ``name`` whose first argument is ``first_argument`` (or contains it)."""
+    done: list[bool] = []
+    original = getattr(RedisBackend, name)
+
+    def hooked(self, first, *args, **kwargs):
+        if (first == first_argument or (isinstance(first, list) and first_argument in first)) and not done:
+            done.append(True)
+            action()
+        return original(self, first, *args, **kwargs)
+
+    monkeypatch.setattr(RedisBackend, name, hooked)
+    return done
+
+
+def test_a_cluster_fan_out_chunk_overtaken_by_the_removal_takes_back_its_writes(redis_cluster_settings, monkeypatch):
+    b = backend()
+    followers = [f"timeline:{i}" for i in range(6)] + [f"timeline_aggregated:{i}" for i in range(3)]
+    b.follow_many([(f, "user:1") for f in followers], 0)
+    activity = prepare_activity(act(1))
+    b.add_direct("user:1", [activity])
+    # The removal (and its chunks, which find nothing yet) happens after the
+    # chunk checked user:1 and wrote, before it checks again.
+    done = _first_call_on(monkeypatch, "_find_call", "user:1", lambda: b.remove_direct("user:1", [activity.key]))
+    b.fan_out_chunk("user:1", [activity.key], None, None)
+    assert done
+    assert _holding(activity.key, ["user:1", *followers]) == set()
+    assert not b.redis.exists(b.body_key(activity.key), b.refs_key(activity.key))
+
+
+def test_a_cluster_removal_chunk_overtaken_by_an_add_writes_it_back(redis_cluster_settings, monkeypatch):
+    b = backend()
+    followers = [f"timeline:{i}" for i in range(6)] + [f"timeline_aggregated:{i}" for i in range(3)]
+    b.follow_many([(f, "user:1") for f in followers], 0)
+    b.unfollow_many([("timeline:5", "user:1", True)])  # keeps its copy: a holder, not a follower
+    activity = prepare_activity(act(1))
+    b.add_activities("user:1", [activity])
+    b.remove_direct("user:1", [activity.key])
+    # Added again (and fanned out) after the removal chunk found user:1
+    # without it, before it removed the followers' copies.
+    done = _first_call_on(monkeypatch, "_remove_from", followers[0], lambda: b.add_activities("user:1", [activity]))
+    b.remove_range_chunk("user:1", [activity.key], None, None)
+    assert done
+    current = [f for f in followers if f != "timeline:5"]
+    assert _holding(activity.key, ["user:1", *followers]) == {"user:1", *current}
+    assert b.redis.get(b.refs_key(activity.key)) == str(1 + len(current))
+
+
+def test_a_cluster_purge_overtaken_by_a_new_follow_copies_again(redis_cluster_settings, monkeypatch):
+    b = backend()
+    b.add_activities("user:1", [prepare_activity(act(n)) for n in range(3)])
+    b.follow_many([("timeline:7", "user:1")], 10)
+    b.unfollow_many([("timeline:7", "user:1", True)])
+    # Followed again (with its copy) after the purge checked the follow.
+    done = _first_call_on(monkeypatch, "_purge", [("timeline:7", "user:1")], lambda: b.follow_many([("timeline:7", "user:1")], 10))
+    b.purge_chunk([("timeline:7", "user:1")])
+    assert done
+    assert fids(stream_client.feed("timeline", 7).get()) == [f"testapp.Tweet:{n}" for n in (2, 1, 0)]
+
+
+def test_a_copy_overtaken_by_the_unfollow_purges_after_itself(prefix, monkeypatch):
+    b = backend()
+    b.add_activities("user:1", [prepare_activity(act(n)) for n in range(3)])
+    b.follow_many([("timeline:7", "user:1")], 0)
+    # Unfollowed (and purged) after the copy checked the follow.
+    done = _first_call_on(monkeypatch, "_copy_newest", [("timeline:7", "user:1")],
+                          lambda: b.unfollow_many([("timeline:7", "user:1", False)]))
+    b.copy_chunk([("timeline:7", "user:1")], 10)
+    assert done
+    assert stream_client.feed("timeline", 7).get()["results"] == []
+    assert b.redis.get(b.refs_key(key_of(0))) == "1"
+
+
 def test_trimming_releases_bodies_and_is_amortised(prefix, settings):
     settings.STREAM_FEEDS = {**settings.STREAM_FEEDS, "medium": {"type": "flat", "max_length": 20}}
     b = backend()
