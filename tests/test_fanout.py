@@ -3,7 +3,9 @@ Fan-out through task workers: chunks, their messages, and their races.
 
 The task backend here is the framework's dummy backend, which keeps what is
 enqueued; the tests run the chunks by hand, in the order each race needs
-(tests/test_fanout_worker.py runs them in a real worker process).
+(tests/test_fanout_worker.py runs them in a real worker process). Each test
+runs on the database backend, on one Redis server and on a Redis Cluster
+(``store``), and reads the results through ``tests.fanout_support``.
 """
 
 from __future__ import annotations
@@ -23,24 +25,39 @@ from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.client import stream_client
 from stream_django.engine import fanout
-from stream_django.models import (
-    ActivityGroup,
-    FanoutChunk,
-    FeedEntry,
-    Follow,
-    GroupEntry,
-    StoredActivity,
-)
+from stream_django.exceptions import BackendUnavailable
+from stream_django.conf import DATABASE_BACKEND
+from stream_django.models import FanoutChunk
 from stream_django.tasks import framework
 from tests.contract.helpers import act, fids
+from tests.fanout_support import (
+    activity_count,
+    entry_count,
+    flat_rows,
+    follow_count,
+    group_count,
+    group_rows,
+    holding,
+    key_of,
+)
 
 pytestmark = pytest.mark.django_db
 
 DUMMY = {"default": {"BACKEND": f"{framework().__name__}.backends.dummy.DummyBackend", "QUEUES": []}}
 
 
+@pytest.fixture(params=["database", "redis", "redis_cluster"])
+def store(request, settings):
+    """The storage backend under test."""
+    if request.param == "database":
+        settings.STREAM_BACKEND = DATABASE_BACKEND
+    else:
+        request.getfixturevalue(f"{request.param}_settings")
+    return request.param
+
+
 @pytest.fixture
-def queued(settings):
+def queued(store, settings):
     """Fan-out goes to the dummy task backend, in chunks of 3 entries."""
     settings.TASKS = DUMMY
     settings.STREAM_FANOUT_INLINE_LIMIT = 0
@@ -98,21 +115,10 @@ def follow(target: str, n: int, slug: str = "timeline", start: int = 0) -> list[
     return sources
 
 
-def holding(key_or_fid: str) -> set[str]:
-    key = StoredActivity.objects.filter(foreign_id=key_or_fid).values_list("key", flat=True).first() or key_or_fid
-    flat = FeedEntry.objects.filter(activity_id=key).values_list("feed", flat=True)
-    grouped = GroupEntry.objects.filter(activity_id=key).values_list("feed", flat=True)
-    return set(flat) | set(grouped)
-
-
-def entry_count() -> int:
-    return FeedEntry.objects.count() + GroupEntry.objects.count()
-
-
 # -- when fan-out leaves the request -------------------------------------------
 
 
-def test_without_a_task_backend_everything_runs_inline(django_capture_on_commit_callbacks):
+def test_without_a_task_backend_everything_runs_inline(store, django_capture_on_commit_callbacks):
     follow("user:1", 5)
     with django_capture_on_commit_callbacks(execute=True):
         stream_client.feed("user", 1).add_activity(act(1))
@@ -140,6 +146,10 @@ def test_a_task_backend_setting_of_none_keeps_fan_out_inline(worker, settings):
     assert worker.queue == []
 
 
+DATABASE_ONLY = pytest.mark.parametrize("store", ["database"], indirect=True)
+
+
+@DATABASE_ONLY  # a subclass of the database backend
 def test_a_backend_that_cannot_chunk_fans_out_inline(worker, settings):
     settings.STREAM_BACKEND = "tests.test_fanout.UnchunkedBackend"
     follow("user:1", 5)
@@ -172,7 +182,7 @@ def test_messages_are_json_ids_and_ranges_on_two_queues(worker):
     follow("user:1", 10)
     worker.do(stream_client.feed("user", 1).add_activity, act(1))
     (first,) = worker.take()
-    key = StoredActivity.objects.get().key
+    key = key_of("testapp.Tweet:1")
     assert first.task.queue_name == "stream_fanout"
     assert first.args == [FanoutChunk.objects.get().id, [{"op": "add", "source": "user:1", "keys": [key], "plan": True}]]
     assert json.loads(json.dumps(first.args)) == first.args
@@ -192,7 +202,7 @@ def test_chunks_hold_about_chunk_size_entries_whatever_the_batch(worker):
     worker.run(worker.take()[0])  # 3 activities: one follower per chunk
     assert len(worker.queue) == 6
     worker.drain()
-    assert FeedEntry.objects.count() == 3 * 8
+    assert len(flat_rows()) == 3 * 8
 
 
 def test_follower_ids_order_chunks_whatever_their_slug(worker):
@@ -212,9 +222,9 @@ def test_a_duplicated_or_retried_chunk_changes_nothing(worker):
     worker.do(stream_client.feed("user", 1).add_activity, act(2, verb="like", actor="auth.User:2"))
     chunks = worker.drain()
     assert len(chunks) == 6
-    before = (sorted(FeedEntry.objects.values_list("feed", "activity_id")), entry_count())
+    before = (flat_rows(), entry_count())
     assert before[1] == 2 + 2 * 4 + 2 * 4
-    groups = sorted(ActivityGroup.objects.values_list("feed", "activity_count", "actor_count"))
+    groups = group_rows()
     # A duplicate delivery of a chunk that finished finds its ledger row gone.
     assert worker.run(chunks[0]) == {"chunk": chunks[0].args[0], "skipped": "done"}
     # The storage writes themselves are idempotent too.
@@ -223,8 +233,8 @@ def test_a_duplicated_or_retried_chunk_changes_nothing(worker):
             step = {**step, "range": step.get("range", [None, None])}
             fanout.run_step(get_backend(), step, 3)
             fanout.run_step(get_backend(), step, 3)
-    assert (sorted(FeedEntry.objects.values_list("feed", "activity_id")), entry_count()) == before
-    assert sorted(ActivityGroup.objects.values_list("feed", "activity_count", "actor_count")) == groups
+    assert (flat_rows(), entry_count()) == before
+    assert group_rows() == groups
     assert {g[1:] for g in groups} == {(2, 2)}
 
 
@@ -242,8 +252,8 @@ def test_a_removal_that_overtakes_its_add_leaves_nothing_behind(worker):
         worker.run(result)
     worker.drain()
     assert entry_count() == 0
-    assert ActivityGroup.objects.count() == 0
-    assert StoredActivity.objects.count() == 0
+    assert group_count() == 0
+    assert activity_count() == 0
 
 
 def test_a_removal_whose_add_never_ran_leaves_nothing_behind(worker):
@@ -252,11 +262,11 @@ def test_a_removal_whose_add_never_ran_leaves_nothing_behind(worker):
     worker.do(feed.add_activity, act(1))
     adds = worker.take()
     worker.do(feed.remove_activity, foreign_id="testapp.Tweet:1")
-    assert StoredActivity.objects.count() == 0  # no feed holds it any more
+    assert activity_count() == 0  # no feed holds it any more
     for result in adds:
         worker.run(result)
     worker.drain()
-    assert entry_count() == 0 and StoredActivity.objects.count() == 0
+    assert entry_count() == 0 and activity_count() == 0
 
 
 def test_a_late_removal_chunk_spares_an_activity_added_again(worker):
@@ -286,7 +296,7 @@ def test_removal_chunks_continue_until_every_follower_is_clean(worker):
         worker.run(worker.queue.pop(0))
         runs += 1
     assert runs == 4  # 11 entries, 3 per chunk
-    assert entry_count() == 0 and ActivityGroup.objects.count() == 0 and StoredActivity.objects.count() == 0
+    assert entry_count() == 0 and group_count() == 0 and activity_count() == 0
 
 
 def test_an_unfollow_that_overtakes_the_copy_leaves_nothing_behind(worker):
@@ -294,14 +304,14 @@ def test_an_unfollow_that_overtakes_the_copy_leaves_nothing_behind(worker):
     sources = [f"timeline:{i}" for i in range(4)] + ["timeline_aggregated:1"]
     worker.do(stream_client.follow_many, [{"source": s, "target": "user:1"} for s in sources])
     copies = worker.take()
-    assert Follow.objects.count() == 5 and entry_count() == 3
+    assert follow_count() == 5 and entry_count() == 3
     worker.do(stream_client.unfollow_many, [{"source": s, "target": "user:1"} for s in sources])
     purges = worker.take()
     for result in purges + copies:
         worker.run(result)
     worker.drain()
     assert entry_count() == 3  # user:1's own
-    assert ActivityGroup.objects.count() == 0
+    assert group_count() == 0
 
 
 def test_following_again_before_a_late_purge_keeps_the_copy(worker):
@@ -324,7 +334,7 @@ def test_keep_history_unfollows_need_no_chunk(worker):
     worker.do(stream_client.follow_many, [{"source": "timeline:1", "target": "user:1"}])
     worker.drain()
     worker.do(stream_client.unfollow_many, [{"source": "timeline:1", "target": "user:1", "keep_history": True}])
-    assert worker.queue == [] and Follow.objects.count() == 0
+    assert worker.queue == [] and follow_count() == 0
     assert fids(stream_client.feed("timeline", 1).get()) == ["testapp.Tweet:1"]
 
 
@@ -337,12 +347,12 @@ def test_follows_made_meanwhile_never_shift_a_chunk(worker):
     get_backend().follow_many([(s, "user:1") for s in early + ["timeline:00003a", "timeline:00009"]], 0)
     get_backend().unfollow_many([("timeline:00004", "user:1", False)])
     worker.drain()
-    key = StoredActivity.objects.get().key
+    key = key_of("testapp.Tweet:1")
     got = holding(key)
     assert set(originals) - {"timeline:00004"} <= got  # no original skipped
     assert "timeline:00003a" in got and "timeline:00009" in got  # joined a range still to run
     assert not set(early) & got  # joined the range that had run (their copy comes with the follow)
-    assert FeedEntry.objects.filter(activity_id=key).count() == len(got)  # once each
+    assert sum(1 for _, k in flat_rows() if k == key) == len(got)  # once each
 
 
 def test_changing_targets_moves_the_fan_out_through_the_workers(worker):
@@ -364,22 +374,32 @@ def test_changing_targets_moves_the_fan_out_through_the_workers(worker):
 
 
 @pytest.mark.parametrize("tasks", ["dummy", "database"])
-def test_posting_costs_the_same_queries_for_10_or_5000_followers(queued, tasks, django_capture_on_commit_callbacks):
+def test_posting_costs_the_same_queries_for_10_or_5000_followers(
+    queued, tasks, store, monkeypatch, django_capture_on_commit_callbacks
+):
     if tasks == "database":
         queued.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
     follow("user:small", 10)
     follow("user:big", 2500)
     follow("user:big", 2500, slug="timeline_aggregated")
+    redis_commands: list[int] = []
+    if store != "database":
+        from stream_django.backends.redis import RedisBackend
 
-    def post(user: str, n: int) -> int:
-        get_backend().random.seed(0)
+        send = RedisBackend._send
+        monkeypatch.setattr(RedisBackend, "_send", lambda b, calls: redis_commands.append(len(calls)) or send(b, calls))
+
+    def post(user: str, n: int) -> tuple[int, list[int]]:
+        if store == "database":
+            get_backend().random.seed(0)
+        redis_commands.clear()
         with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
             stream_client.feed("user", user).add_activity(act(n))
-        return len(ctx.captured_queries)
+        return len(ctx.captured_queries), list(redis_commands)
 
     small, big = post("small", 1), post("big", 2)
-    assert small == big
-    assert big <= 9
+    assert small == big  # the same queries (and, on Redis, the same pipelines of commands)
+    assert big[0] <= 9
     assert holding("testapp.Tweet:2") == {"user:big"}
     assert FanoutChunk.objects.count() == 2
 
@@ -403,6 +423,7 @@ def test_following_many_costs_the_same_queries_for_3_or_150_feeds(worker):
 # -- the ledger: failures, stale claims, status ------------------------------------
 
 
+@DATABASE_ONLY  # the Redis backend leaves the feeds of a feed group no longer configured alone
 def test_a_failed_chunk_is_recorded_and_requeued(worker, settings):
     worker.settle(stream_client.feed("user", 1).add_activity, act(1))
     worker.do(stream_client.follow_many, [{"source": "topic:9", "target": "user:1"}])
@@ -474,6 +495,23 @@ def test_unstarted_chunks_whose_task_was_lost_are_requeued_on_request(worker):
     assert len(worker.do(fanout.requeue, older_than=0, include_unstarted=True)) == 1
     worker.drain()
     assert len(holding("testapp.Tweet:1")) == 5
+
+
+@pytest.mark.parametrize("store", ["redis"], indirect=True)
+def test_a_chunk_that_cannot_reach_redis_is_recorded_and_requeued(worker, settings):
+    follow("user:1", 4)
+    worker.do(stream_client.feed("user", 1).add_activity, act(1))
+    (first,) = worker.take()
+    url = settings.STREAM_REDIS_URL
+    settings.STREAM_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    with pytest.raises(BackendUnavailable, match="cannot be reached"):
+        worker.run(first)
+    assert FanoutChunk.objects.get().error.startswith("BackendUnavailable")
+    settings.STREAM_REDIS_URL = url
+    worker.do(call_command, "stream_fanout_status", "--requeue", verbosity=0)
+    worker.drain()
+    assert holding("testapp.Tweet:1") == {"user:1", *[f"timeline:{i:05d}" for i in range(4)]}
+    assert FanoutChunk.objects.count() == 0
 
 
 @pytest.mark.parametrize(
