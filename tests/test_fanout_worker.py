@@ -1,6 +1,6 @@
 """
 Fan-out through a real task worker: ``db_worker`` of django-tasks-db, in a
-subprocess, on the test database.
+subprocess, on the test database, with the feeds in the database or in Redis.
 
 PostgreSQL only: the worker is a second process writing while this one
 reads, which SQLite's in-memory test database cannot share, and the
@@ -24,7 +24,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
+from stream_django.backends import get_backend
 from stream_django.client import stream_client
+from stream_django.conf import DATABASE_BACKEND
 from stream_django.models import (
     ActivityGroup,
     FanoutChunk,
@@ -35,6 +37,8 @@ from stream_django.models import (
 )
 from tests import services
 from tests.contract.helpers import act
+from stream_django.engine.ids import KEY_LENGTH
+from tests.fanout_support import holding, key_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -50,9 +54,13 @@ FLAT, AGGREGATED = 16_000, 4_000
 CHUNK_SIZE = 1000
 
 
-@pytest.fixture
-def task_settings(settings):
+@pytest.fixture(params=["database", "redis"])
+def task_settings(request, settings):
     services.require("postgres")
+    if request.param == "database":
+        settings.STREAM_BACKEND = DATABASE_BACKEND
+    else:
+        request.getfixturevalue("redis_settings")
     if importlib.util.find_spec("django_tasks_db") is None:
         message = "django-tasks-db is not installed (it is in the 'test' dependency group)"
         if services.required():
@@ -67,12 +75,19 @@ class WorkerProcess:
     """``manage.py db_worker`` on the fan-out queues, against the test database."""
 
     def __init__(self) -> None:
+        from django.conf import settings
+
+        redis = {}
+        if settings.STREAM_BACKEND.endswith("RedisBackend"):
+            redis = {"STREAM_WORKER_REDIS_URL": settings.STREAM_REDIS_URL,
+                     "STREAM_WORKER_REDIS_PREFIX": settings.STREAM_BACKEND_OPTIONS["key_prefix"]}
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
             "STREAM_WORKER_DB_NAME": connection.settings_dict["NAME"],
             "STREAM_FANOUT_CHUNK_SIZE": str(CHUNK_SIZE),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **redis,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "django", "db_worker", "--queue-name", ",".join(QUEUES),
@@ -110,12 +125,13 @@ def wait_for(condition, timeout: float, what: str, worker: WorkerProcess) -> Non
 def test_20000_followers_through_a_worker_killed_midway(task_settings):
     """Every follower ends with the activity exactly once, although the
     worker was killed while running a chunk and a new one took over."""
-    follow_star()
+    store = Store.for_backend()
+    store.follow_star()
     started = time.monotonic()
     stream_client.feed("user", "star").add_activity(act(1))
-    key = StoredActivity.objects.get().key
-    assert list(FeedEntry.objects.filter(activity_id=key).values_list("feed", flat=True)) == ["user:star"]
+    key = key_of("testapp.Tweet:1")
     request_side = time.monotonic() - started
+    assert holding(key) == {"user:star"}
 
     killed_mid_chunk = False
     workers = []
@@ -124,7 +140,7 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
             worker = WorkerProcess()
             workers.append(worker)
             # Let it plan and finish a few chunks, then kill it while it holds one.
-            wait_for(lambda: FeedEntry.objects.filter(activity_id=key).count() > 3000
+            wait_for(lambda: store.reached(key) > 3000
                      and FanoutChunk.objects.filter(started_at__isnull=False).exists(),
                      30, "the worker to be inside a chunk", worker)
             worker.kill()
@@ -132,8 +148,7 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
                 killed_mid_chunk = True
                 break
         assert killed_mid_chunk, "could not kill the worker inside a chunk in 5 attempts"
-        reached = FeedEntry.objects.filter(activity_id=key).count() + GroupEntry.objects.filter(activity_id=key).count()
-        assert reached < FLAT + AGGREGATED + 1
+        assert store.reached(key) < FLAT + AGGREGATED + 1
 
         # The task backend keeps the killed task as running, for ever; the
         # ledger keeps its chunk as claimed: requeue it, as cron would.
@@ -150,25 +165,77 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
         for w in workers:
             w.stop()
 
-    flat = FeedEntry.objects.filter(activity_id=key)
-    assert flat.count() == FLAT + 1
-    assert flat.values("feed").distinct().count() == FLAT + 1
-    grouped = GroupEntry.objects.filter(activity_id=key)
-    assert grouped.count() == AGGREGATED
-    assert ActivityGroup.objects.count() == AGGREGATED
-    assert set(ActivityGroup.objects.values_list("activity_count", "actor_count").distinct()) == {(1, 1)}
-    assert not FeedEntry.objects.values("feed", "activity_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    store.check_once_each(key)
     assert request_side < 1.0
     assert [r["activities"][0]["origin"] for r in stream_client.feed("timeline_aggregated", 3999).get()["results"]] == ["user:star"]
 
 
-def follow_star() -> None:
-    """16,000 flat and 4,000 aggregated feeds follow ``user:star``."""
-    from django.utils import timezone
+FLAT_FEEDS = [f"timeline:{i}" for i in range(FLAT)]
+AGGREGATED_FEEDS = [f"timeline_aggregated:{i}" for i in range(AGGREGATED)]
 
-    now = timezone.now()
-    rows = [Follow(source=f"timeline:{i}", source_slug="timeline", target="user:star", created_at=now, updated_at=now)
-            for i in range(FLAT)]
-    rows += [Follow(source=f"timeline_aggregated:{i}", source_slug="timeline_aggregated", target="user:star",
-                    created_at=now, updated_at=now) for i in range(AGGREGATED)]
-    Follow.objects.bulk_create(rows, batch_size=5000)
+
+class Store:
+    """The followers of ``user:star`` and what they hold, in the database or in Redis."""
+
+    @staticmethod
+    def for_backend() -> "Store":
+        return RedisStore() if get_backend().name == "redis" else Store()
+
+    def follow_star(self) -> None:
+        """16,000 flat and 4,000 aggregated feeds follow ``user:star``."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        rows = [Follow(source=f, source_slug=f.split(":")[0], target="user:star", created_at=now, updated_at=now)
+                for f in FLAT_FEEDS + AGGREGATED_FEEDS]
+        Follow.objects.bulk_create(rows, batch_size=5000)
+
+    def reached(self, key: str) -> int:
+        """How many feeds hold the activity so far."""
+        return FeedEntry.objects.filter(activity_id=key).count() + GroupEntry.objects.filter(activity_id=key).count()
+
+    def check_once_each(self, key: str) -> None:
+        flat = FeedEntry.objects.filter(activity_id=key)
+        assert flat.count() == FLAT + 1
+        assert flat.values("feed").distinct().count() == FLAT + 1
+        grouped = GroupEntry.objects.filter(activity_id=key)
+        assert grouped.count() == AGGREGATED
+        assert ActivityGroup.objects.count() == AGGREGATED
+        assert set(ActivityGroup.objects.values_list("activity_count", "actor_count").distinct()) == {(1, 1)}
+        assert not FeedEntry.objects.values("feed", "activity_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+        assert StoredActivity.objects.filter(key=key).exists()
+
+
+class RedisStore(Store):
+    def follow_star(self) -> None:
+        backend = get_backend()
+        feeds = FLAT_FEEDS + AGGREGATED_FEEDS
+        for start in range(0, len(feeds), 5000):
+            backend.follow_many([(f, "user:star") for f in feeds[start : start + 5000]], 0)
+
+    def reached(self, key: str) -> int:
+        # Every entry holds a reference to the body: the count follows the entries.
+        backend = get_backend()
+        return int(backend.redis.get(backend.refs_key(key)) or 0) - 1  # not the author's own
+
+    def check_once_each(self, key: str) -> None:
+        backend = get_backend()
+        pipe = backend.redis.pipeline(transaction=False)
+        for feed in ["user:star", *FLAT_FEEDS]:
+            pipe.zlexcount(backend.base(feed) + "e", "[" + key, "(" + key + "\xff")
+            pipe.zcard(backend.base(feed) + "e")
+        for feed in AGGREGATED_FEEDS:
+            pipe.hlen(backend.base(feed) + "x")
+            pipe.zrange(backend.base(feed) + "g", 0, -1)
+        out = pipe.execute()
+        flat = out[: 2 * (FLAT + 1)]
+        assert flat[0::2] == [1] * (FLAT + 1)  # the activity once in each flat feed
+        assert flat[1::2] == [1] * (FLAT + 1)  # and nothing else
+        grouped = out[2 * (FLAT + 1) :]
+        assert grouped[0::2] == [1] * AGGREGATED  # one entry in each aggregated feed
+        names = {members[0][KEY_LENGTH:] for members in grouped[1::2] if len(members) == 1}
+        assert len(names) == 1 and all(len(members) == 1 for members in grouped[1::2])  # in one group
+        base = backend.base(AGGREGATED_FEEDS[0])
+        name = names.pop()
+        assert (backend.redis.zcard(f"{base}ge:{name}"), backend.redis.hlen(f"{base}ga:{name}")) == (1, 1)
+        assert int(backend.redis.get(backend.refs_key(key))) == FLAT + 1 + AGGREGATED

@@ -2,7 +2,9 @@
 Settings of the task worker that tests/test_fanout_worker.py starts.
 
 The test settings, pointed at the test database the test process created
-(``STREAM_WORKER_DB_NAME``), with the ORM task backend.
+(``STREAM_WORKER_DB_NAME``), with the ORM task backend; with
+``STREAM_WORKER_REDIS_URL``, the feeds are in Redis under the test's key
+prefix (``STREAM_WORKER_REDIS_PREFIX``).
 """
 
 import os
@@ -19,3 +21,8 @@ TASKS = {
     }
 }
 STREAM_FANOUT_CHUNK_SIZE = int(os.environ.get("STREAM_FANOUT_CHUNK_SIZE", "1000"))
+
+if os.environ.get("STREAM_WORKER_REDIS_URL"):
+    STREAM_BACKEND = "stream_django.backends.redis.RedisBackend"
+    STREAM_REDIS_URL = os.environ["STREAM_WORKER_REDIS_URL"]
+    STREAM_BACKEND_OPTIONS = {"key_prefix": os.environ["STREAM_WORKER_REDIS_PREFIX"]}
