@@ -71,7 +71,7 @@ def parse_wire_value(value: str) -> Any:
     if len(value) == 26 and value[10:11] == "T":
         try:
             if _DATETIME_SHAPE.fullmatch(value):
-                return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+                return datetime.fromisoformat(value + "+00:00")  # faster than .replace(tzinfo=)
             return datetime.strptime(value, DATETIME_FORMAT).replace(tzinfo=timezone.utc)
         except ValueError:
             return value
@@ -85,5 +85,10 @@ def parse_wire_value(value: str) -> Any:
     return value
 
 
+_DECODER = json.JSONDecoder(object_hook=_decode_strings)
+
+
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, object_hook=_decode_strings)
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    return _DECODER.decode(text)

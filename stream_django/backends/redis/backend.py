@@ -80,6 +80,8 @@ TRIM_SLACK = 10
 HIGH = b"\xff"
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
 KEY = ids.KEY_LENGTH
+#: Bodies per MGET on one server.
+MGET_SIZE = 500
 _ANY_TIME = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 
 #: ``(command, args)``: a redis-py pipeline method and its arguments, or
@@ -897,7 +899,15 @@ class RedisBackend(BaseStorageBackend):
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
-        values = self._run([("get", (self.body_key(k),)) for k in keys])
+        if self.cluster:
+            # Bodies spread over the slots: one GET each, every node's at once.
+            values = self._run([("get", (self.body_key(k),)) for k in keys])
+        else:
+            values = self._run([
+                ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],))
+                for i in range(0, len(keys), MGET_SIZE)
+            ])
+            values = [v for chunk in values for v in chunk]
         return {k: v for k, v in zip(keys, values) if v is not None}
 
     def _follow_rows(self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool) -> list[Follow]:
