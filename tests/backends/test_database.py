@@ -51,6 +51,16 @@ def test_fan_out_costs_the_same_number_of_queries_for_5_or_500_followers():
     assert stream_client.feed("timeline_aggregated", 499).get()["results"][0]["activity_count"] == 1
 
 
+def test_a_fan_out_runs_no_statement_for_feed_groups_nobody_follows_with():
+    stream_client.follow_many([{"source": f"timeline:{i}", "target": "user:1"} for i in range(10)], activity_copy_limit=0)
+    flat_only, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(1)))
+    stream_client.feed("timeline_aggregated", 1).follow("user", 1, activity_copy_limit=0)
+    with_aggregated, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(2)))
+    assert with_aggregated == flat_only + 2  # the groups' upsert and their entries
+    assert stream_client.feed("timeline_aggregated", 1).get()["results"][0]["activity_count"] == 1
+    assert len(stream_client.feed("timeline", 9).get()["results"]) == 2
+
+
 def test_reading_a_page_is_one_query_whatever_the_feed_size():
     feed = stream_client.feed("user", 1)
     feed.add_activities([act(n) for n in range(1, 100)])

@@ -263,6 +263,8 @@ class DatabaseBackend(BaseStorageBackend):
             params += [sources[0], activity.key]
             # Bounds the check for entries already there to the chunk's feeds.
             held = self._range(chunk, "e.feed")
+        grouped = [slug for slug, group in groups.items() if not group.is_flat]
+        followed_by, sample = self._survey_followers(cursor, sources, grouped, chunk)
         if flat_slugs:
             select = (
                 f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
@@ -273,16 +275,18 @@ class DatabaseBackend(BaseStorageBackend):
                 [activity.key, *sources, *flat_slugs, *params],
             )
         decoded = None
-        for slug, group in groups.items():
-            if group.is_flat:
-                continue
+        for slug in grouped:
+            if slug not in followed_by:
+                continue  # no statements for a feed group without followers here
+            group = groups[slug]
             decoded = decoded or activity.decoded()
             rows = (
                 f"SELECT f.source AS feed, f.target AS origin FROM {FOLLOW} f "
                 f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
             self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params], held)
-        self._trim_followers(cursor, sources, chunk)
+        for slug, feeds in sample.items():
+            self._trim(cursor, get_group(slug), feeds)
 
     @staticmethod
     def _range(chunk: tuple[str | None, str | None], column: str) -> tuple[str, list[Any]]:
@@ -665,36 +669,58 @@ class DatabaseBackend(BaseStorageBackend):
             if force or self.random.random() < TRIM_SAMPLES / group.max_length:
                 self._trim(cursor, group, [feed])
 
-    def _trim_followers(
-        self, cursor: Any, sources: Sequence[str], chunk: tuple[str | None, str | None] | None = None
-    ) -> None:
-        """Trim a random sample of the feeds following ``sources`` (in ``chunk``).
+    def _survey_followers(
+        self,
+        cursor: Any,
+        sources: Sequence[str],
+        slugs: Sequence[str],
+        chunk: tuple[str | None, str | None] | None = None,
+    ) -> tuple[set[str], dict[str, list[str]]]:
+        """One query about the feeds following ``sources`` (in ``chunk``):
+        which of ``slugs`` have any, and a random sample of them to trim
+        (``{slug: [feeds]}``).
 
-        The sample is drawn by one query, then trimmed by name (see
-        ``_trim``). Drawn inside the trimming statement, the
-        sample cannot be estimated: PostgreSQL planned for a third of the
-        followers and scanned the whole entry table on every fan-out.
+        The sample is drawn by the query, then trimmed by name (see
+        ``_trim``). Drawn inside the trimming statement, the sample cannot be
+        estimated: PostgreSQL planned for a third of the followers and
+        scanned the whole entry table on every fan-out. Asking which feed
+        groups have followers spares a fan-out the statements of the
+        aggregated groups nobody follows with (an indexed probe each).
         """
         rates = {
             slug: min(1.0, TRIM_SAMPLES / group.max_length)
             for slug, group in feed_groups().items()
             if group.max_length is not None
         }
-        if not rates:
-            return
-        rate = "CASE f.source_slug " + " ".join(["WHEN %s THEN %s"] * len(rates)) + " END"
         where, range_params = self._range(chunk, "f.source") if chunk is not None else ("", [])
-        cursor.execute(
-            f"SELECT DISTINCT f.source, f.source_slug FROM {FOLLOW} f "
-            f"WHERE f.target IN ({sql.placeholders(sources)}) AND f.source_slug IN ({sql.placeholders(rates)}){where} "
-            f"AND {sql.random_below(self.vendor, rate)}",
-            [*sources, *rates, *range_params, *(value for item in rates.items() for value in item)],
-        )
+        marks = sql.placeholders(sources)
+        parts: list[str] = []
+        params: list[Any] = []
+        if rates:
+            rate = "CASE f.source_slug " + " ".join(["WHEN %s THEN %s"] * len(rates)) + " END"
+            parts.append(
+                f"SELECT DISTINCT f.source, f.source_slug FROM {FOLLOW} f "
+                f"WHERE f.target IN ({marks}) AND f.source_slug IN ({sql.placeholders(rates)}){where} "
+                f"AND {sql.random_below(self.vendor, rate)}"
+            )
+            params += [*sources, *rates, *range_params, *(value for item in rates.items() for value in item)]
+        for slug in slugs:
+            parts.append(
+                f"SELECT NULL, %s FROM (SELECT 1 AS one) d WHERE EXISTS (SELECT 1 FROM {FOLLOW} f "
+                f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where})"
+            )
+            params += [slug, *sources, slug, *range_params]
+        if not parts:
+            return set(), {}
+        cursor.execute(" UNION ALL ".join(parts), params)
+        followed_by: set[str] = set()
         sampled: dict[str, list[str]] = {}
         for feed, slug in cursor.fetchall():
-            sampled.setdefault(slug, []).append(feed)
-        for slug, feeds in sampled.items():
-            self._trim(cursor, get_group(slug), feeds)
+            if feed is None:
+                followed_by.add(slug)
+            else:
+                sampled.setdefault(slug, []).append(feed)
+        return followed_by, sampled
 
     def _trim(self, cursor: Any, group: FeedGroup, feeds: Sequence[str]) -> None:
         """Cut ``feeds`` to ``group.max_length``."""
