@@ -61,6 +61,32 @@ def test_a_fan_out_runs_no_statement_for_feed_groups_nobody_follows_with():
     assert len(stream_client.feed("timeline", 9).get()["results"]) == 2
 
 
+def test_a_new_activity_fans_out_with_a_plain_insert_and_a_repeat_changes_nothing():
+    get_backend().follow_many([(f"timeline:{i}", "user:1") for i in range(5)] + [("user:1", "user:1")], 0)
+    feed = stream_client.feed("user", 1)
+    with CaptureQueriesContext(connection) as ctx:
+        feed.add_activity(act(1))
+    def plain(ctx) -> list[bool]:
+        """Whether each fan-out statement inserts without conflict handling."""
+        return [
+            "ON CONFLICT" not in q["sql"] and "INSERT IGNORE" not in q["sql"]
+            for q in ctx.captured_queries
+            if "SELECT f.source, " in q["sql"]
+        ]
+
+    # A key this transaction inserted has no entries elsewhere (PostgreSQL
+    # reports which keys were new); a feed following itself is skipped.
+    postgres = connection.vendor == "postgresql"
+    assert plain(ctx) == [postgres]
+    with CaptureQueriesContext(connection) as ctx:
+        feed.add_activities([act(1), act(1)])  # not new any more
+        feed.add_activities([act(2), act(2)])  # new, twice in one batch
+    assert plain(ctx) == [False, False, postgres, False]
+    keys = {StoredActivity.objects.get(foreign_id=f"testapp.Tweet:{n}").key for n in (1, 2)}
+    for feed_id in ["user:1", *[f"timeline:{i}" for i in range(5)]]:
+        assert sorted(FeedEntry.objects.filter(feed=feed_id).values_list("activity_id", flat=True)) == sorted(keys)
+
+
 def test_reading_a_page_is_one_query_whatever_the_feed_size():
     feed = stream_client.feed("user", 1)
     feed.add_activities([act(n) for n in range(1, 100)])

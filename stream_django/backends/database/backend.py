@@ -178,12 +178,13 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _add(self, feed: str, activities: Sequence[PreparedActivity], *, fan_out: bool) -> None:
         with self._write() as cursor:
-            self._store(activities)
+            new = self._store(activities)
             for activity in activities:
                 direct = [feed, *[t for t in activity.to if t != feed]]
                 self._insert_direct(cursor, activity, direct)
                 if fan_out:
-                    self._fan_out(cursor, activity, direct)
+                    self._fan_out(cursor, activity, direct, new_key=activity.key in new)
+                new.discard(activity.key)  # written now: a repeat in the batch is not new
 
     @retry_on_deadlock
     def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
@@ -210,16 +211,36 @@ class DatabaseBackend(BaseStorageBackend):
             if added:
                 self._insert_direct(cursor, activity, added)
 
-    def _store(self, activities: Sequence[PreparedActivity]) -> None:
+    def _store(self, activities: Sequence[PreparedActivity]) -> set[str]:
+        """Insert or update the activities; return the keys that were new
+        (PostgreSQL only; elsewhere, none is reported new).
+
+        A key this transaction has just inserted cannot have feed entries
+        anywhere but those this transaction writes: another writer of the
+        same activity waits on its row until commit, and nothing else can
+        reference an activity it cannot see yet. Fan-out then inserts
+        without ``ON CONFLICT`` (see ``_fan_out``).
+        """
+        latest = {a.key: a for a in activities}
+        if self.vendor == "postgresql":
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {ACTIVITY} (key, foreign_id, data) VALUES "
+                    f"{', '.join(['(%s, %s, %s)'] * len(latest))} "
+                    f"ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, foreign_id = EXCLUDED.foreign_id "
+                    f"RETURNING key, xmax = 0",
+                    [value for a in latest.values() for value in (a.key, a.foreign_id, a.json)],
+                )
+                return {key for key, inserted in cursor.fetchall() if inserted}
         conn = connections[self.using]
         kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": ["data", "foreign_id"]}
         if conn.features.supports_update_conflicts_with_target:
             kwargs["unique_fields"] = ["key"]
-        latest = {a.key: a for a in activities}
         StoredActivity.objects.using(self.using).bulk_create(
             [StoredActivity(key=a.key, foreign_id=a.foreign_id, data=a.json) for a in latest.values()],
             **kwargs,
         )
+        return set()
 
     def _insert_direct(self, cursor: Any, activity: PreparedActivity, feeds: Sequence[str]) -> None:
         """Write ``activity`` into ``feeds`` with origin None."""
@@ -246,11 +267,18 @@ class DatabaseBackend(BaseStorageBackend):
         activity: PreparedActivity,
         sources: Sequence[str],
         chunk: tuple[str | None, str | None] | None = None,
+        *,
+        new_key: bool = False,
     ) -> None:
         """Write ``activity`` into every feed following one of ``sources``.
 
         With ``chunk`` (one source only), only into the followers whose id
         is in ``(after, upto]``, and only while the source holds the activity.
+        With ``new_key`` (its row was inserted by this transaction), the only
+        entries of the activity are those just written into ``sources``, so
+        when the flat followers come from one source (each feed at most
+        once) they are inserted without ``ON CONFLICT``: PostgreSQL's
+        speculative insertion took about half again as long.
         """
         groups = feed_groups()
         flat_slugs = [s for s, g in groups.items() if g.is_flat]
@@ -270,10 +298,16 @@ class DatabaseBackend(BaseStorageBackend):
                 f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
                 f"WHERE f.target IN ({marks}) AND f.source_slug IN ({sql.placeholders(flat_slugs)}){where}"
             )
-            cursor.execute(
-                self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
-                [activity.key, *sources, *flat_slugs, *params],
-            )
+            if new_key and chunk is None and len(sources) == 1:
+                cursor.execute(
+                    f"INSERT INTO {ENTRY} (feed, activity_key, origin) {select} AND f.source <> %s",
+                    [activity.key, *sources, *flat_slugs, sources[0]],
+                )
+            else:
+                cursor.execute(
+                    self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
+                    [activity.key, *sources, *flat_slugs, *params],
+                )
         decoded = None
         for slug in grouped:
             if slug not in followed_by:
