@@ -7,10 +7,16 @@ key), then copied with ``INSERT ... SELECT`` into both engines' tables, so
 that stream_django and django-activity-stream hold the same activities and
 the same follow graph:
 
-- ``auth_user``: the accounts (ids ``1..accounts``), then the readers;
+- ``auth_user``: the accounts (ids ``1..accounts``), then the readers
+  (the measured ones, the background ones, then the reader of the busy
+  accounts);
 - ``bench_post``: one post per activity (the activity's object);
 - ``stream_django_activity`` + the ``user:<account>`` feed entries, and
   ``actstream_action``: the same activities in each engine;
+- the busy accounts (ids ``1..busy_accounts``) post ``busy_per_day`` more
+  activities a day each (ids after the random ones), and one reader follows
+  exactly them: django-activity-stream's ``user_stream`` then reads and sorts
+  every action of those accounts, while a timeline page stays 25 rows;
 - ``stream_django_follow`` (``timeline:<reader>`` follows
   ``user:<account>``) and ``actstream_follow``: the same follows;
 - each reader's ``timeline`` feed: the newest ``max_length`` (1000) entries
@@ -133,26 +139,34 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
     user_ct = _content_type("auth", "user")
     post_ct = _content_type("bench", "post")
 
-    n = scale.activities
-    with step(f"{n:,} activities generated and copied to the staging table"):
+    busy = scale.busy_activities
+    n = scale.activities + busy
+    with step(f"{n:,} activities generated and copied to the staging table ({busy:,} by the busy accounts)"):
         execute(
             "CREATE UNLOGGED TABLE bench_seed (n integer PRIMARY KEY, actor integer NOT NULL, "
             "kind text NOT NULL, ts timestamptz NOT NULL, key char(31) NOT NULL)"
         )
         span_ms = scale.days * 86_400_000
-        spacing = span_ms // n
+        spacing = span_ms // scale.activities
         with connection.cursor() as cursor:
             with cursor.cursor.copy("COPY bench_seed (n, actor, kind, ts, key) FROM STDIN") as copy:
-                for i in range(1, n + 1):
+                for i in range(1, scale.activities + 1):
                     at = T0 + timedelta(milliseconds=(i - 1) * spacing + rng.randrange(spacing))
                     key = ids.id_to_key(ids.activity_id(f"bench.Post:{i}", at))
                     copy.write_row((i, rng.randint(1, scale.accounts), rng.choice(VERBS), at, key))
+                busy_spacing = span_ms // max(1, busy)
+                for j in range(busy):
+                    i = scale.activities + 1 + j
+                    at = T0 + timedelta(milliseconds=j * busy_spacing + rng.randrange(busy_spacing))
+                    key = ids.id_to_key(ids.activity_id(f"bench.Post:{i}", at))
+                    copy.write_row((i, 1 + j % scale.busy_accounts, rng.choice(VERBS), at, key))
         execute("CREATE INDEX bench_seed_actor ON bench_seed (actor, key)")
         execute("ANALYZE bench_seed")
 
     readers = list(range(scale.accounts + 1, scale.accounts + 1 + len(scale.reader_follows)))
     background = list(range(readers[-1] + 1, readers[-1] + 1 + scale.background_readers))
-    last_user = background[-1] if background else readers[-1]
+    busy_reader = (background[-1] if background else readers[-1]) + 1
+    last_user = busy_reader
     with step(f"{last_user:,} users"):
         execute(
             "INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, "
@@ -198,6 +212,7 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
         follows += [(reader, a) for a in sorted(rng.sample(accounts, count))]
     for reader in background:
         follows += [(reader, a) for a in sorted(rng.sample(accounts, scale.background_follows))]
+    follows += [(busy_reader, a) for a in range(1, scale.busy_accounts + 1)]
     with step(f"{len(follows):,} follows in both engines and the readers' timelines"):
         execute("CREATE UNLOGGED TABLE bench_follow (reader integer, account integer, PRIMARY KEY (reader, account))")
         with connection.cursor() as cursor:
@@ -259,6 +274,7 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
 
     return {
         "readers": dict(zip(scale.reader_follows, readers)),
+        "busy_reader": busy_reader,
         "aggregated": aggregated,
         "fanout": fanout,
         "user_ct": user_ct,

@@ -30,6 +30,16 @@ class Scale:
     days: int = 90
     #: Where the deep page starts (``id_lt`` of the entry at this position).
     deep_position: int = 500
+    #: Busy accounts (user ids ``1..busy_accounts``) post ``busy_per_day``
+    #: more activities a day each, on top of their random share; one more
+    #: reader follows exactly them ("a user following few of many active
+    #: accounts").
+    busy_accounts: int = 10
+    busy_per_day: int = 20
+
+    @property
+    def busy_activities(self) -> int:
+        return self.busy_accounts * self.busy_per_day * self.days
 
     @property
     def activities(self) -> int:
@@ -51,6 +61,7 @@ SCALES = {
         write_runs=2,
         warmup=1,
         deep_position=100,
+        busy_per_day=2,
     ),
     "small": Scale(
         name="small",
