@@ -497,6 +497,21 @@ local function body_keys(prefix, k)
   local tail = string.sub(k, 1, 19) .. '{' .. string.sub(k, 20) .. '}'
   return prefix .. 'a:' .. tail, prefix .. 'n:' .. tail
 end
+
+-- {key: how many times it occurs in keys}
+local function tally(keys)
+  local counts = {}
+  for _, k in ipairs(keys) do counts[k] = (counts[k] or 0) + 1 end
+  return counts
+end
+
+-- Drop n references of each key of counts (one server: bodies in reach).
+local function release_counts(prefix, counts)
+  for k, n in pairs(counts) do
+    local body, refs = body_keys(prefix, k)
+    release(prefix, body, refs, n, k)
+  end
+end
 """
 
 #: KEYS[1] body, KEYS[2] references; ARGV: references to drop, prefix, key.
@@ -561,18 +576,11 @@ if #held > 0 then
       end
     end
   end
-  local counts = {}
-  for _, k in ipairs(added) do counts[k] = (counts[k] or 0) + 1 end
-  for k, n in pairs(counts) do
+  for k, n in pairs(tally(added)) do
     local _, refs = body_keys(P, k)
     redis.call('INCRBY', refs, n)
   end
-  counts = {}
-  for _, k in ipairs(trimmed) do counts[k] = (counts[k] or 0) + 1 end
-  for k, n in pairs(counts) do
-    local body, refs = body_keys(P, k)
-    release(P, body, refs, n, k)
-  end
+  release_counts(P, tally(trimmed))
 end
 return {members[#members] or '', #members}
 """
@@ -609,10 +617,7 @@ if #gone > 0 then
       end
     end
   end
-  for k, n in pairs(counts) do
-    local body, refs = body_keys(P, k)
-    release(P, body, refs, n, k)
-  end
+  release_counts(P, counts)
 end
 return {members[#members] or '', #members}
 """
