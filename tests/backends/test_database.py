@@ -156,3 +156,17 @@ def test_works_without_use_tz(settings):
     follows = stream_client.feed("user", 2).followers()["results"]
     assert follows[0]["created_at"].tzinfo is not None
     assert stream_client.feed("notification", 1).get()["unseen"] == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pattern-ops indexes: runs in the PostgreSQL leg")
+def test_no_pattern_ops_index_on_the_feed_tables():
+    """Migration 0003 drops the ``..._like`` indexes no query of the backend uses."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename LIKE 'stream_django_%%' "
+            "AND indexdef LIKE %s",
+            ["%varchar_pattern_ops%"],
+        )
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'stream_django_entry'")
+        assert cursor.fetchone()[0] == 4  # primary key, (feed, activity_key), activity_key, origin
