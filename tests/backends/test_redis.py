@@ -14,9 +14,12 @@ import subprocess
 import sys
 import tempfile
 from datetime import timedelta
+from io import StringIO
 from typing import Any, Callable
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from stream_django.backends import get_backend, reset_backend
 from stream_django.backends.base import Page
@@ -561,3 +564,23 @@ def test_values_are_json(prefix):
             assert not value.startswith("\x80"), (key, value)  # no pickle anywhere
             if value.startswith(("{", "[")):
                 json.loads(value)
+
+
+def test_holder_sets_are_rebuilt_from_the_follows(prefix):
+    """Follows stored before the holder sets existed: the command rebuilds them."""
+    b = backend()
+    b.follow_many([(f"timeline:{i}", "user:1") for i in range(5)] + [("timeline:9", "user:2")], 0)
+    b.unfollow_many([("timeline:4", "user:1", True)])  # kept: still a holder
+    b.redis.delete(b.base("user:1") + "fl", b.base("user:2") + "fl")
+    out = StringIO()
+    call_command("stream_redis_rebuild_holders", stdout=out)
+    assert out.getvalue().strip() == "Rebuilt the holders of 2 followed feed(s)."
+    assert b.redis.zrange(b.base("user:1") + "fl", 0, -1, withscores=True) == [(f"timeline:{i}", 0.0) for i in range(5)]
+    stream_client.feed("user", 1).add_activity(act(1))
+    assert [fids(stream_client.feed("timeline", i).get()) for i in range(5)] == [["testapp.Tweet:1"]] * 4 + [[]]
+
+
+def test_the_rebuild_command_names_a_backend_without_holder_sets(settings):
+    settings.STREAM_BACKEND = "stream_django.backends.database.DatabaseBackend"
+    with pytest.raises(CommandError, match="the database backend keeps no holder sets"):
+        call_command("stream_redis_rebuild_holders")

@@ -802,6 +802,26 @@ class RedisBackend(BaseStorageBackend):
 
             self._copy_newest(again, stream_settings.ACTIVITY_COPY_LIMIT)
 
+    def rebuild_holders(self) -> int:
+        """Set each followed feed's holders (``fl``) to its followers and
+        kept feeds (``fr`` and ``fk``, scores 0); return how many feeds.
+
+        One ``ZUNIONSTORE`` per feed, atomic with the follows (same slot).
+        ``manage.py stream_redis_rebuild_holders`` runs it.
+        """
+        start = self.prefix + "{"
+        feeds: set[str] = set()
+        with self._guard():
+            for suffix in ("fr", "fk"):
+                for key in self.redis.scan_iter(match=f"{self.prefix}{{*}}:{suffix}", count=1000):
+                    feeds.add(key[len(start) : key.rindex("}:")])
+        ordered = sorted(feeds)
+        self._run([
+            ("zunionstore", (self.base(f) + "fl", {self.base(f) + "fr": 0, self.base(f) + "fk": 0}))
+            for f in ordered
+        ])
+        return len(ordered)
+
     def _follow_exists(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         scores = self._run([("zscore", (self.base(target) + "fr", source)) for source, target in pairs])
         return [score is not None for score in scores]

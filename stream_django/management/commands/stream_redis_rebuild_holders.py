@@ -1,0 +1,24 @@
+"""Rebuild the Redis backend's holder sets (``P{feed}:fl``) from the follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from stream_django.backends import get_backend
+
+
+class Command(BaseCommand):
+    help = (
+        "Redis backend: rebuild each followed feed's set of holders (its followers and the feeds that "
+        "unfollowed it keeping history), which fan-out and removal read. Needed once for follows "
+        "stored before that set existed; safe to run at any time."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        backend = get_backend()
+        rebuild = getattr(backend, "rebuild_holders", None)
+        if rebuild is None:
+            raise CommandError(f"the {backend.name} backend keeps no holder sets; nothing to do")
+        self.stdout.write(f"Rebuilt the holders of {rebuild()} followed feed(s).")
