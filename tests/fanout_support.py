@@ -9,6 +9,8 @@ test's prefix (scanned on the one server or on every cluster primary).
 
 from __future__ import annotations
 
+from collections import Counter
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 from stream_django.backends import get_backend
@@ -121,3 +123,34 @@ def follow_count() -> int:
         return Follow.objects.count()
     return sum(backend.redis.zcard(zset) for _, zset in _feed_keys(backend, "fr"))
 
+
+
+@contextmanager
+def redis_commands() -> Iterator[Counter[str]]:
+    """Count the Redis commands this process sends inside the block, by name.
+
+    Counted where redis-py turns a command into protocol bytes (once per
+    command, alone or in a pipeline, on a server or a cluster node), so a
+    command sent outside the backend's pipelines counts too; other test
+    sessions on the same server do not.
+    """
+    from redis import connection
+
+    sent: Counter[str] = Counter()
+    originals = {cls: cls.pack for cls in (connection.PythonRespSerializer, connection.HiredisRespSerializer)}
+
+    def counting(original: Any) -> Any:
+        def pack(self: Any, *args: Any) -> Any:
+            name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+            sent[name.split()[0].upper()] += 1
+            return original(self, *args)
+
+        return pack
+
+    for cls, original in originals.items():
+        cls.pack = counting(original)
+    try:
+        yield sent
+    finally:
+        for cls, original in originals.items():
+            cls.pack = original
