@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
+from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
 from stream_django.engine import fanout
 from stream_django.exceptions import BackendUnavailable
@@ -151,16 +152,20 @@ def test_a_task_backend_setting_of_none_keeps_fan_out_inline(worker, settings):
 DATABASE_ONLY = pytest.mark.parametrize("store", ["database"], indirect=True)
 
 
-@DATABASE_ONLY  # a subclass of the database backend
-def test_a_backend_that_cannot_chunk_fans_out_inline(worker, settings):
-    settings.STREAM_BACKEND = "tests.test_fanout.UnchunkedBackend"
+def test_a_backend_that_cannot_chunk_fans_out_inline(worker, store, settings):
+    settings.STREAM_BACKEND = "tests.test_fanout." + ("UnchunkedBackend" if store == "database" else "UnchunkedRedis")
     follow("user:1", 5)
     worker.do(stream_client.feed("user", 1).add_activity, act(1))
+    assert get_backend().supports_fanout_chunks is False
     assert len(holding("testapp.Tweet:1")) == 6
-    assert worker.queue == []
+    assert worker.queue == [] and FanoutChunk.objects.count() == 0
 
 
 class UnchunkedBackend(DatabaseBackend):
+    supports_fanout_chunks = False
+
+
+class UnchunkedRedis(RedisBackend):
     supports_fanout_chunks = False
 
 
