@@ -503,16 +503,20 @@ def test_unstarted_chunks_whose_task_was_lost_are_requeued_on_request(worker):
     assert len(holding("testapp.Tweet:1")) == 5
 
 
-@pytest.mark.parametrize("store", ["redis"], indirect=True)
-def test_a_chunk_that_cannot_reach_redis_is_recorded_and_requeued(worker, settings):
+@pytest.mark.parametrize("store", ["redis", "redis_cluster"], indirect=True)
+def test_a_chunk_that_cannot_reach_redis_is_recorded_and_requeued(worker, store, settings):
     follow("user:1", 4)
     worker.do(stream_client.feed("user", 1).add_activity, act(1))
     (first,) = worker.take()
     url = settings.STREAM_REDIS_URL
-    settings.STREAM_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    nowhere = "redis://127.0.0.1:1"  # nothing listens on port 1
+    settings.STREAM_REDIS_URL = [nowhere] if store == "redis_cluster" else nowhere + "/0"
     with pytest.raises(BackendUnavailable, match="cannot be reached"):
         worker.run(first)
-    assert FanoutChunk.objects.get().error.startswith("BackendUnavailable")
+    chunk = FanoutChunk.objects.get()
+    assert (chunk.started_at, chunk.attempts) == (None, 1)
+    assert chunk.error.startswith("BackendUnavailable")
+    assert fanout.backlog()["failed"] == 1
     settings.STREAM_REDIS_URL = url
     worker.do(call_command, "stream_fanout_status", "--requeue", verbosity=0)
     worker.drain()
