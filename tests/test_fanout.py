@@ -291,18 +291,33 @@ def test_a_late_removal_chunk_spares_an_activity_added_again(worker):
     assert holding("testapp.Tweet:1") == {"user:1", *followers}
 
 
-def test_removal_chunks_continue_until_every_follower_is_clean(worker):
-    follow("user:1", 8)
-    follow("user:1", 3, slug="timeline_aggregated")
+def test_removal_chunks_continue_until_every_follower_is_clean(worker, store):
+    followers = follow("user:1", 8) + follow("user:1", 3, slug="timeline_aggregated")
     worker.do(stream_client.feed("user", 1).add_activity, act(1))
     worker.drain()
+    key = key_of("testapp.Tweet:1")
     assert entry_count() == 12
     worker.do(stream_client.feed("user", 1).remove_activity, foreign_id="testapp.Tweet:1")
-    runs = 0
+    (first,) = worker.queue
+    assert first.args[1] == [{"op": "remove", "source": "user:1", "keys": [key]}]
+    worker.run(worker.queue.pop(0))
+    if store != "database":  # the first chunk cut the holders into ranges and ran the first
+        assert holding(key) == set(followers[3:])
+    runs, ranges = 1, []
     while worker.queue:
-        worker.run(worker.queue.pop(0))
+        result = worker.queue.pop(0)
+        ranges.append(result.args[1][0].get("range"))
+        worker.run(result)
         runs += 1
     assert runs == 4  # 11 entries, 3 per chunk
+    if store == "database":  # each chunk deletes up to 3 entries, then enqueues itself again
+        assert ranges == [None, None, None]
+    else:  # 11 holders by feed id, 3 per range
+        assert ranges == [
+            ["timeline:00002", "timeline:00005"],
+            ["timeline:00005", "timeline_aggregated:00000"],
+            ["timeline_aggregated:00000", None],
+        ]
     assert entry_count() == 0 and group_count() == 0 and activity_count() == 0
 
 
