@@ -243,6 +243,10 @@ def test_a_duplicated_or_retried_chunk_changes_nothing(worker):
     assert (flat_rows(), entry_count()) == before
     assert group_rows() == groups
     assert {g[1:] for g in groups} == {(2, 2)}
+    # Nor do they leave references behind: removed, the activities go.
+    for n in (1, 2):
+        worker.settle(stream_client.feed("user", 1).remove_activity, foreign_id=f"testapp.Tweet:{n}")
+    assert entry_count() == 0 and group_count() == 0 and activity_count() == 0
 
 
 def test_a_removal_that_overtakes_its_add_leaves_nothing_behind(worker):
