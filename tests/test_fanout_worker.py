@@ -212,6 +212,9 @@ class Store:
         assert set(ActivityGroup.objects.values_list("activity_count", "actor_count").distinct()) == {(1, 1)}
         assert not FeedEntry.objects.values("feed", "activity_id").annotate(n=Count("id")).filter(n__gt=1).exists()
         assert StoredActivity.objects.filter(key=key).exists()
+        # The followers' entries come from user:star; the author's own has no origin.
+        assert set(flat.exclude(feed="user:star").values_list("origin", flat=True).distinct()) == {"user:star"}
+        assert set(grouped.values_list("origin", flat=True).distinct()) == {"user:star"}
 
 
 class RedisStore(Store):
