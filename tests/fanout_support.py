@@ -10,8 +10,9 @@ test's prefix (scanned on the one server or on every cluster primary).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from stream_django.backends import get_backend
 from stream_django.engine import ids

@@ -26,9 +26,9 @@ from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
+from stream_django.conf import DATABASE_BACKEND
 from stream_django.engine import fanout
 from stream_django.exceptions import BackendUnavailable
-from stream_django.conf import DATABASE_BACKEND
 from stream_django.models import FanoutChunk
 from stream_django.tasks import framework
 from tests.contract.helpers import act, fids

@@ -27,6 +27,7 @@ from django.db.models import Count
 from stream_django.backends import get_backend
 from stream_django.client import stream_client
 from stream_django.conf import DATABASE_BACKEND
+from stream_django.engine.ids import KEY_LENGTH
 from stream_django.models import (
     ActivityGroup,
     FanoutChunk,
@@ -37,7 +38,6 @@ from stream_django.models import (
 )
 from tests import services
 from tests.contract.helpers import act
-from stream_django.engine.ids import KEY_LENGTH
 from tests.fanout_support import holding, key_of
 
 pytestmark = [
@@ -186,7 +186,7 @@ class Store:
     """The followers of ``user:star`` and what they hold, in the database or in Redis."""
 
     @staticmethod
-    def for_backend() -> "Store":
+    def for_backend() -> Store:
         return RedisStore() if get_backend().name == "redis" else Store()
 
     def follow_star(self) -> None:
