@@ -257,9 +257,9 @@ class RedisStore(Store):
         counts = pipe.execute()
         assert list(zip(counts[0::2], counts[1::2])) == [(1, 1)] * AGGREGATED
         # Every entry holds one reference to the body. On a cluster a chunk
-        # takes its references before writing (another slot) and gives back
-        # those of entries already there; the killed worker's chunk could do
-        # only the first: at most one chunk's worth more, never fewer.
+        # takes its references before it writes the entries (other slots);
+        # a worker killed in between leaves them taken, and the chunk's
+        # rerun takes them again: at most one chunk's worth more, never fewer.
         refs, entries = int(backend.redis.get(backend.refs_key(key))), FLAT + 1 + AGGREGATED
         if backend.cluster:
             assert entries <= refs <= entries + CHUNK_SIZE
