@@ -4,11 +4,17 @@ Settings for the test suite.
 ``STREAM_TEST_DB`` chooses the database: ``sqlite`` (default, in memory),
 ``postgres`` (127.0.0.1:5432, database ``test``) or ``mysql``
 (127.0.0.1:3306, database ``test``). ``PGHOST``/``PGPORT``/``PGUSER`` and
-``MYSQL_HOST``/``MYSQL_PORT``/``MYSQL_USER`` override the addresses.
+``MYSQL_HOST``/``MYSQL_PORT``/``MYSQL_USER`` override the addresses;
+``STREAM_TEST_DB_NAME`` names the test database (default: one per process).
 """
 
 import importlib.util
 import os
+
+#: The test database on PostgreSQL and MariaDB: one per test process, so
+#: that two runs on one server (a developer's and CI's) never drop each
+#: other's database; STREAM_TEST_DB_NAME fixes it.
+TEST_DB_NAME = os.environ.get("STREAM_TEST_DB_NAME", f"test_stream_django_{os.getpid()}")
 
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -24,7 +30,7 @@ if DB == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
-            "TEST": {"NAME": os.environ.get("STREAM_TEST_DB_NAME", "test_stream_django")},
+            "TEST": {"NAME": TEST_DB_NAME},
         }
     }
 elif DB == "mysql":
@@ -36,7 +42,7 @@ elif DB == "mysql":
             "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("MYSQL_PORT", "3306"),
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"NAME": os.environ.get("STREAM_TEST_DB_NAME", "test_stream_django"), "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
+            "TEST": {"NAME": TEST_DB_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
         }
     }
 elif DB == "sqlite":
