@@ -25,13 +25,16 @@ SECTIONS = ("storage", "timeline", "aggregated", "fanout")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--scale", choices=("tiny", "small", "full"), default="small")
-    parser.add_argument("--only", action="append", choices=SECTIONS,
-                        help="run only these sections (repeatable); default: all")
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable); default: all"
+    )
     parser.add_argument("--no-redis", action="store_true", help="leave out every Redis case")
-    parser.add_argument("--plot-only", action="store_true",
-                        help="only draw the plot again from bench/results/<scale>.json")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the PostgreSQL data of the last run at the same scale (development)")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="only draw the plot again from bench/results/<scale>.json"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the PostgreSQL data of the last run at the same scale (development)"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -49,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads((ROOT / "bench" / "results" / f"{scale.name}.json").read_text())
         png = ROOT / "docs" / f"benchmarks-{scale.name}.png"
         meta = saved["meta"]
-        plot.draw(saved["series"], str(png), f"django-activity-feeds, {scale.name} scale ({meta['date']}, {meta['machine']})")
+        plot.draw(
+            saved["series"], str(png), f"django-activity-feeds, {scale.name} scale ({meta['date']}, {meta['machine']})"
+        )
         print(f"wrote {png.relative_to(ROOT)}")
         return 0
     sections = args.only or list(SECTIONS)
@@ -189,7 +194,7 @@ def machine(args: argparse.Namespace) -> dict[str, Any]:
         from django.conf import settings
 
         redis_version = redis.Redis.from_url(settings.STREAM_REDIS_URL).info("server")["redis_version"]
-    except Exception as e:  # noqa: BLE001 - reported, not fatal
+    except Exception as e:
         redis_version = f"unreachable ({e})"
 
     def version(dist: str) -> str:
@@ -198,7 +203,9 @@ def machine(args: argparse.Namespace) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m bench " + " ".join(sys.argv[1:]),

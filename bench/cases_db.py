@@ -104,8 +104,9 @@ def fanout(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> list[R
             return prepare_activity(_fanout_activity(source, counter))
 
         ours = Contender(DB, feed.add_activity, ours_prepare, ours_cleanup)
-        raw = Contender("INSERT ... SELECT", lambda a, s=source: raw_fanout(a, s), raw_prepare,
-                        lambda a: _delete_activity(a.key))
+        raw = Contender(
+            "INSERT ... SELECT", lambda a, s=source: raw_fanout(a, s), raw_prepare, lambda a: _delete_activity(a.key)
+        )
         compare([ours, raw], scale.write_runs, warmup=1)
 
         probe = ours_prepare(10**6)
@@ -118,8 +119,16 @@ def fanout(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> list[R
         raw_queries = count_queries(raw_fanout, probe_raw, source)
         _delete_activity(probe_raw.key)
         rows.append(
-            Row("1. Fan-out: one activity to F followers (PostgreSQL)", fanout_label(case), DB, ours.median,
-                "INSERT ... SELECT", raw.median, limit=1.5, queries=f"{queries} / {raw_queries}")
+            Row(
+                "1. Fan-out: one activity to F followers (PostgreSQL)",
+                fanout_label(case),
+                DB,
+                ours.median,
+                "INSERT ... SELECT",
+                raw.median,
+                limit=1.5,
+                queries=f"{queries} / {raw_queries}",
+            )
         )
         if not case["full"]:
             series.setdefault("fanout", {}).setdefault(DB, {})[followers] = ours.median
@@ -165,8 +174,16 @@ def _actstream(user: Any, before: datetime | None, relations: bool) -> list[Any]
     return list(qs[:PAGE])
 
 
-def _timeline_rows(scale: Scale, label: str, follows: int | None, reader: int, user: Any,
-                   series: dict[str, Any] | None, *, target: bool) -> list[Row]:
+def _timeline_rows(
+    scale: Scale,
+    label: str,
+    follows: int | None,
+    reader: int,
+    user: Any,
+    series: dict[str, Any] | None,
+    *,
+    target: bool,
+) -> list[Row]:
     """The first and the deep page of one reader's timeline, against the
     hand-written query and django-activity-stream."""
     rows = []
@@ -196,8 +213,17 @@ def _timeline_rows(scale: Scale, label: str, follows: int | None, reader: int, u
         case = f"{label}, {page} page"
         rows.append(Row(section, case, DB, ours.median, "hand-written SQL", raw.median, limit=2, queries=f"{q} / 1"))
         rows.append(
-            Row(section, case, DB, ours.median, "actstream user_stream", act.median, mode="speedup",
-                limit=20 if target else None, queries=f"{q} / {q_act}")
+            Row(
+                section,
+                case,
+                DB,
+                ours.median,
+                "actstream user_stream",
+                act.median,
+                mode="speedup",
+                limit=20 if target else None,
+                queries=f"{q} / {q_act}",
+            )
         )
         if series is not None and follows is not None:
             series.setdefault(f"read_{page}", {}).setdefault(DB, {})[follows] = ours.median
@@ -223,17 +249,36 @@ def timelines(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> lis
         # depends on how the followed accounts' actions are spread in time).
         target = follows == min(info["readers"])
         rows += _timeline_rows(scale, label, follows, reader, user, series if follows else None, target=target)
-        enriched += _enriched(scale, label, _client().feed("timeline", reader), user, f"timeline:{reader}",
-                              target=target)
+        enriched += _enriched(
+            scale, label, _client().feed("timeline", reader), user, f"timeline:{reader}", target=target
+        )
 
     first = series["read_first"][DB]
     deep = series["read_deep"][DB]
     few, many = min(first), max(first)
     flat = "2b. Timeline read against follows (flat: same cost at any follow count)"
-    rows.append(Row(flat, f"first page, {many:,} vs {few:,} follows", f"{many:,} follows", first[many],
-                    f"{few:,} follows", first[few], limit=1.3))
-    rows.append(Row(flat, f"deep page, {many:,} vs {few:,} follows", f"{many:,} follows", deep[many],
-                    f"{few:,} follows", deep[few], limit=1.3))
+    rows.append(
+        Row(
+            flat,
+            f"first page, {many:,} vs {few:,} follows",
+            f"{many:,} follows",
+            first[many],
+            f"{few:,} follows",
+            first[few],
+            limit=1.3,
+        )
+    )
+    rows.append(
+        Row(
+            flat,
+            f"deep page, {many:,} vs {few:,} follows",
+            f"{many:,} follows",
+            deep[many],
+            f"{few:,} follows",
+            deep[few],
+            limit=1.3,
+        )
+    )
     return rows + enriched
 
 
@@ -260,11 +305,26 @@ def _enriched(scale: Scale, label: str, feed: Any, user: Any, feed_id: str, *, t
     section = "3. Enriched page: read + Enrich of 25 activities (PostgreSQL)"
     case = label
     return [
-        Row(section, case, "read + Enrich", mine.median, "SQL + in_bulk", hand.median,
-            queries=f"{q} / {count_queries(_hand_enriched, feed_id)}"),
-        Row(section, case, "read + Enrich", mine.median, "user_stream + relations", act.median, mode="speedup",
+        Row(
+            section,
+            case,
+            "read + Enrich",
+            mine.median,
+            "SQL + in_bulk",
+            hand.median,
+            queries=f"{q} / {count_queries(_hand_enriched, feed_id)}",
+        ),
+        Row(
+            section,
+            case,
+            "read + Enrich",
+            mine.median,
+            "user_stream + relations",
+            act.median,
+            mode="speedup",
             limit=20 if target else None,
-            queries=f"{q} / {count_queries(_actstream, user, None, True)}"),
+            queries=f"{q} / {count_queries(_actstream, user, None, True)}",
+        ),
     ]
 
 
@@ -288,10 +348,22 @@ RAW_COUNTS = (
 def raw_groups(feed: str, per_group: int, notification: bool) -> tuple[list[dict[str, Any]], Any]:
     """A page of groups by hand: one LATERAL query (plus the counts)."""
     groups: list[dict[str, Any]] = []
-    for name, latest, created, count, actors, seen, read, key, origin, data in fetch(RAW_GROUPS, [feed, PAGE, per_group]):
+    for name, latest, created, count, actors, seen, read, key, origin, data in fetch(
+        RAW_GROUPS, [feed, PAGE, per_group]
+    ):
         if not groups or groups[-1]["name"] != name:
-            groups.append({"name": name, "latest": latest, "created_at": created, "activity_count": count,
-                           "actor_count": actors, "is_seen": seen, "is_read": read, "activities": []})
+            groups.append(
+                {
+                    "name": name,
+                    "latest": latest,
+                    "created_at": created,
+                    "activity_count": count,
+                    "actor_count": actors,
+                    "is_seen": seen,
+                    "is_read": read,
+                    "activities": [],
+                }
+            )
         groups[-1]["activities"].append((key, json.loads(data), origin))
     counts = fetch(RAW_COUNTS, [feed])[0] if notification else None
     return groups, counts
@@ -313,12 +385,24 @@ def aggregated(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> li
             [a[0] for a in g["activities"]] for g in by_hand
         ]
         ours = Contender(DB, lambda f=feed: f.get(limit=PAGE))
-        raw = Contender("hand-written SQL", lambda f=feed_id, g=group: raw_groups(f, g.activities_per_group, g.is_notification))
+        raw = Contender(
+            "hand-written SQL", lambda f=feed_id, g=group: raw_groups(f, g.activities_per_group, g.is_notification)
+        )
         compare([ours, raw], scale.read_runs, scale.warmup)
         q = count_queries(feed.get, limit=PAGE)
         q_raw = 2 if group.is_notification else 1
-        rows.append(Row(section, f"{slug}, {size:,} activities", DB, ours.median, "hand-written SQL", raw.median,
-                        limit=2, queries=f"{q} / {q_raw}"))
+        rows.append(
+            Row(
+                section,
+                f"{slug}, {size:,} activities",
+                DB,
+                ours.median,
+                "hand-written SQL",
+                raw.median,
+                limit=2,
+                queries=f"{q} / {q_raw}",
+            )
+        )
         series.setdefault(f"aggregated_{slug}", {}).setdefault(DB, {})[size] = ours.median
         series[f"aggregated_{slug}"].setdefault("PostgreSQL hand-written SQL", {})[size] = raw.median
     # In the smallest feed a group holds two activities, so its page is
@@ -326,9 +410,16 @@ def aggregated(scale: Scale, info: dict[str, Any], series: dict[str, Any]) -> li
     for slug in ("timeline_aggregated", "notification"):
         sizes = series[f"aggregated_{slug}"][DB]
         mid, large = sorted(sizes)[-2:]
-        rows.append(Row("4b. Aggregated page against feed size, same page (no target: for the record)",
-                        f"{slug}, {large:,} vs {mid:,} activities", f"{large:,}", sizes[large],
-                        f"{mid:,}", sizes[mid]))
+        rows.append(
+            Row(
+                "4b. Aggregated page against feed size, same page (no target: for the record)",
+                f"{slug}, {large:,} vs {mid:,} activities",
+                f"{large:,}",
+                sizes[large],
+                f"{mid:,}",
+                sizes[mid],
+            )
+        )
     return rows
 
 
@@ -347,8 +438,14 @@ def storage(series: dict[str, Any]) -> list[Row]:
     _build_reference_entries()
     section = "5. Storage in PostgreSQL: bytes per row, indexes included"
     tables = (
-        "stream_django_activity", "stream_django_entry", "stream_django_follow", "stream_django_group_entry",
-        "stream_django_group", "actstream_action", "actstream_follow", "bench_ref_entry",
+        "stream_django_activity",
+        "stream_django_entry",
+        "stream_django_follow",
+        "stream_django_group_entry",
+        "stream_django_group",
+        "actstream_action",
+        "actstream_follow",
+        "bench_ref_entry",
     )
     # Every index freshly built, as the reference's are: the unique indexes
     # grew by inserts in no particular order while the data was loaded.
@@ -366,17 +463,52 @@ def storage(series: dict[str, Any]) -> list[Row]:
     activities = sizes["stream_django_activity"][1]
     series["storage_pg"] = {t: {"bytes": b, "rows": n} for t, (b, n) in sizes.items()}
     return [
-        Row(section, "per activity", "stream_django_activity", per("stream_django_activity"),
-            "actstream_action", per("actstream_action"), unit="B"),
-        Row(section, "per flat feed entry", "stream_django_entry", per("stream_django_entry"),
-            "integer-keyed entry table", per("bench_ref_entry"), unit="B",
-            note="reference: the same rows with integer feed and activity ids"),
-        Row(section, "per follow", "stream_django_follow", per("stream_django_follow"),
-            "actstream_follow", per("actstream_follow"), unit="B"),
-        Row(section, "per aggregated entry", "stream_django_group_entry", per("stream_django_group_entry"),
-            "stream_django_entry", per("stream_django_entry"), unit="B"),
-        Row(section, f"all tables / {activities:,} activities", "stream_django_*", ours_total / activities,
-            "actstream_*", theirs_total / sizes["actstream_action"][1], unit="B"),
+        Row(
+            section,
+            "per activity",
+            "stream_django_activity",
+            per("stream_django_activity"),
+            "actstream_action",
+            per("actstream_action"),
+            unit="B",
+        ),
+        Row(
+            section,
+            "per flat feed entry",
+            "stream_django_entry",
+            per("stream_django_entry"),
+            "integer-keyed entry table",
+            per("bench_ref_entry"),
+            unit="B",
+            note="reference: the same rows with integer feed and activity ids",
+        ),
+        Row(
+            section,
+            "per follow",
+            "stream_django_follow",
+            per("stream_django_follow"),
+            "actstream_follow",
+            per("actstream_follow"),
+            unit="B",
+        ),
+        Row(
+            section,
+            "per aggregated entry",
+            "stream_django_group_entry",
+            per("stream_django_group_entry"),
+            "stream_django_entry",
+            per("stream_django_entry"),
+            unit="B",
+        ),
+        Row(
+            section,
+            f"all tables / {activities:,} activities",
+            "stream_django_*",
+            ours_total / activities,
+            "actstream_*",
+            theirs_total / sizes["actstream_action"][1],
+            unit="B",
+        ),
     ]
 
 

@@ -183,7 +183,7 @@ class RedisCases:
             notification = feed.startswith("notification:")
             groups: dict[str, str] = {}
             base = RAW + "{" + feed + "}:"
-            for name, key, actor, origin in self._rows(
+            for name, key, actor, _origin in self._rows(
                 "SELECT group_name, activity_key, actor, origin FROM stream_django_group_entry WHERE feed = %s",
                 [feed],
             ):
@@ -289,10 +289,18 @@ class RedisCases:
             def prepare(counter: int, source: str = source) -> Any:
                 return prepare_activity(_fanout_activity(source, 10**7 + counter))
 
-            pipelined = Contender("pipelined ZADD", lambda a, s=source: self.raw_fanout_pipeline(a, s), prepare,
-                                  lambda a, s=source: self._raw_fanout_cleanup(a, s))
-            lua = Contender("Lua per chunk", lambda a, s=source: self.raw_fanout_lua(a, s), prepare,
-                            lambda a, s=source: self._raw_fanout_cleanup(a, s))
+            pipelined = Contender(
+                "pipelined ZADD",
+                lambda a, s=source: self.raw_fanout_pipeline(a, s),
+                prepare,
+                lambda a, s=source: self._raw_fanout_cleanup(a, s),
+            )
+            lua = Contender(
+                "Lua per chunk",
+                lambda a, s=source: self.raw_fanout_lua(a, s),
+                prepare,
+                lambda a, s=source: self._raw_fanout_cleanup(a, s),
+            )
             contenders = [pipelined, lua]
             ours = None
             with self._backend_or_none() as backend:
@@ -314,8 +322,18 @@ class RedisCases:
                     contenders.append(ours)
                 compare(contenders, self.scale.write_runs, warmup=1)
             for ref in (pipelined, lua):
-                rows.append(Row(section, fanout_label(case), REDIS, ours.median if ours else None, ref.name,
-                                ref.median, limit=1.5, note="" if ours else self.missing))
+                rows.append(
+                    Row(
+                        section,
+                        fanout_label(case),
+                        REDIS,
+                        ours.median if ours else None,
+                        ref.name,
+                        ref.median,
+                        limit=1.5,
+                        note="" if ours else self.missing,
+                    )
+                )
             if not case["full"]:
                 series.setdefault("fanout", {}).setdefault("Redis pipelined ZADD", {})[followers] = pipelined.median
                 series["fanout"].setdefault("Redis Lua per chunk", {})[followers] = lua.median
@@ -361,9 +379,21 @@ class RedisCases:
                         ours = Contender(REDIS, lambda f=feed, p=params: f.get(**p))
                         contenders.append(ours)
                     compare(contenders, self.scale.read_runs, self.scale.warmup)
-                rows.append(Row(section, f"{follows:,} follows, {page} page", REDIS, ours.median if ours else None,
-                                raw.name, raw.median, limit=2, note="" if ours else self.missing))
-                series.setdefault(f"read_{page}", {}).setdefault("Redis ZREVRANGEBYLEX + MGET", {})[follows] = raw.median
+                rows.append(
+                    Row(
+                        section,
+                        f"{follows:,} follows, {page} page",
+                        REDIS,
+                        ours.median if ours else None,
+                        raw.name,
+                        raw.median,
+                        limit=2,
+                        note="" if ours else self.missing,
+                    )
+                )
+                series.setdefault(f"read_{page}", {}).setdefault("Redis ZREVRANGEBYLEX + MGET", {})[follows] = (
+                    raw.median
+                )
                 if ours:
                     series[f"read_{page}"].setdefault(REDIS, {})[follows] = ours.median
         if REDIS in series.get("read_first", {}):
@@ -371,8 +401,17 @@ class RedisCases:
             for page in ("first", "deep"):
                 values = series[f"read_{page}"][REDIS]
                 few, many = min(values), max(values)
-                rows.append(Row(flat, f"{page} page, {many:,} vs {few:,} follows (Redis)", f"{many:,} follows",
-                                values[many], f"{few:,} follows", values[few], limit=1.3))
+                rows.append(
+                    Row(
+                        flat,
+                        f"{page} page, {many:,} vs {few:,} follows (Redis)",
+                        f"{many:,} follows",
+                        values[many],
+                        f"{few:,} follows",
+                        values[few],
+                        limit=1.3,
+                    )
+                )
         return rows
 
     # -- 4. aggregated pages ----------------------------------------------------
@@ -425,8 +464,18 @@ class RedisCases:
                     ours = Contender(REDIS, lambda f=feed: f.get(limit=PAGE))
                     contenders.append(ours)
                 compare(contenders, self.scale.read_runs, self.scale.warmup)
-            rows.append(Row(section, f"{slug}, {size:,} activities", REDIS, ours.median if ours else None,
-                            raw.name, raw.median, limit=2, note="" if ours else self.missing))
+            rows.append(
+                Row(
+                    section,
+                    f"{slug}, {size:,} activities",
+                    REDIS,
+                    ours.median if ours else None,
+                    raw.name,
+                    raw.median,
+                    limit=2,
+                    note="" if ours else self.missing,
+                )
+            )
             series.setdefault(f"aggregated_{slug}", {}).setdefault("Redis raw commands", {})[size] = raw.median
             if ours:
                 series[f"aggregated_{slug}"].setdefault(REDIS, {})[size] = ours.median
@@ -439,8 +488,7 @@ class RedisCases:
         the whole load per activity (INFO used_memory before and after)."""
         section = "5. Storage in Redis: bytes per activity and per feed entry"
         activities = self.scale.activities
-        sample = [k for (k,) in self._rows(
-            "SELECT key FROM stream_django_activity ORDER BY md5(key) LIMIT 10000")]
+        sample = [k for (k,) in self._rows("SELECT key FROM stream_django_activity ORDER BY md5(key) LIMIT 10000")]
         feeds = [f for (f,) in self._rows("SELECT DISTINCT feed FROM stream_django_entry")]
         raw_body = self._memory([RAW + "a:" + k for k in sample]) / len(sample)
         raw_entries = self._zset_memory([RAW + "{" + f + "}:e" for f in feeds])
@@ -454,18 +502,44 @@ class RedisCases:
                 else:
                     note = "the backend's key layout is unknown to the bench"
         series["storage_redis"] = {
-            "raw_body": raw_body, "raw_entry": raw_entries, "backend_body": backend_body,
-            "backend_entry": backend_entry, "raw_used_memory": self.raw_memory,
+            "raw_body": raw_body,
+            "raw_entry": raw_entries,
+            "backend_body": backend_body,
+            "backend_entry": backend_entry,
+            "raw_used_memory": self.raw_memory,
             "backend_used_memory": self.backend_memory,
         }
         return [
-            Row(section, "per activity body (MEMORY USAGE, 10,000 sampled)", REDIS, backend_body,
-                "string of the JSON", raw_body, unit="B", note=note),
-            Row(section, "per flat feed entry (MEMORY USAGE of every feed)", REDIS, backend_entry,
-                "sorted set member", raw_entries, unit="B", note=note),
-            Row(section, f"whole load / {activities:,} activities (INFO used_memory)", REDIS,
+            Row(
+                section,
+                "per activity body (MEMORY USAGE, 10,000 sampled)",
+                REDIS,
+                backend_body,
+                "string of the JSON",
+                raw_body,
+                unit="B",
+                note=note,
+            ),
+            Row(
+                section,
+                "per flat feed entry (MEMORY USAGE of every feed)",
+                REDIS,
+                backend_entry,
+                "sorted set member",
+                raw_entries,
+                unit="B",
+                note=note,
+            ),
+            Row(
+                section,
+                f"whole load / {activities:,} activities (INFO used_memory)",
+                REDIS,
                 self.backend_memory / activities if self.backend_memory else None,
-                "raw layout", self.raw_memory / activities, unit="B", note=note),
+                "raw layout",
+                self.raw_memory / activities,
+                unit="B",
+                note=note,
+            ),
         ]
 
     def _memory(self, keys: list[str]) -> int:

@@ -56,10 +56,7 @@ FAN_BASE = 10_000_000
 TIMELINE_LENGTH = 1000
 #: The JSON the engine stores for a post (keys sorted, compact), as a
 #: PostgreSQL ``format()`` string.
-ACTIVITY_JSON = (
-    '{"actor":"auth.User:%s","foreign_id":"bench.Post:%s","object":"bench.Post:%s",'
-    '"time":"%s","verb":"%s"}'
-)
+ACTIVITY_JSON = '{"actor":"auth.User:%s","foreign_id":"bench.Post:%s","object":"bench.Post:%s","time":"%s","verb":"%s"}'
 
 
 def log(message: str) -> None:
@@ -80,9 +77,7 @@ def recreate_database() -> None:
     if not name.startswith("bench_"):
         raise RuntimeError(f"refusing to drop database {name!r}: its name must start with 'bench_'")
     connection.close()
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True
-    ) as conn:
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -248,8 +243,14 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
                 "SELECT 'timeline:' || i, 'timeline', %s, %s, %s FROM generate_series(%s, %s) i",
                 [f"user:fan{followers}", T0, T0, FAN_BASE + 1, FAN_BASE + followers],
             )
-            fanout.append({"user": f"fan{followers}", "followers": followers, "full": False,
-                           "probe": f"timeline:{FAN_BASE + followers}"})
+            fanout.append(
+                {
+                    "user": f"fan{followers}",
+                    "followers": followers,
+                    "full": False,
+                    "probe": f"timeline:{FAN_BASE + followers}",
+                }
+            )
         # The background readers' timelines are full (max_length entries):
         # fanning out to them makes the backend trim, as on a live site.
         if background:
@@ -258,8 +259,10 @@ def build(scale: Scale, seed: int = 20261122) -> dict[str, Any]:
                 "SELECT 'timeline:' || i, 'timeline', 'user:fanfull', %s, %s FROM generate_series(%s, %s) i",
                 [T0, T0, background[0], background[-1]],
             )
-            fanout.insert(0, {"user": "fanfull", "followers": len(background), "full": True,
-                              "probe": f"timeline:{background[-1]}"})
+            fanout.insert(
+                0,
+                {"user": "fanfull", "followers": len(background), "full": True, "probe": f"timeline:{background[-1]}"},
+            )
 
     aggregated = {}
     with step(f"aggregated and notification feeds of {', '.join(f'{s:,}' for s in scale.aggregated_sizes)} activities"):

@@ -32,12 +32,12 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 import django
 from django.conf import settings
-
 
 REDIS_PREFIX = "sdreq:"
 
@@ -73,11 +73,22 @@ def configure(db: str, backend: str) -> None:
         INSTALLED_APPS=apps,
         USE_TZ=True,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        STREAM_FEEDS={"user": "flat", "timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"},
+        STREAM_FEEDS={
+            "user": "flat",
+            "timeline": "flat",
+            "timeline_aggregated": "aggregated",
+            "notification": "notification",
+        },
         LOGGING_CONFIG=None,
-        **({"STREAM_BACKEND": "stream_django.backends.redis.RedisBackend",
-            "STREAM_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
-            "STREAM_BACKEND_OPTIONS": {"key_prefix": REDIS_PREFIX}} if backend == "redis" else {}),
+        **(
+            {
+                "STREAM_BACKEND": "stream_django.backends.redis.RedisBackend",
+                "STREAM_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+                "STREAM_BACKEND_OPTIONS": {"key_prefix": REDIS_PREFIX},
+            }
+            if backend == "redis"
+            else {}
+        ),
     )
     django.setup()
 
@@ -101,14 +112,24 @@ def make_followers(author: str, n: int) -> None:
     if backend.name == "redis":
         for slug in ("timeline", "timeline_aggregated"):
             for start in range(0, n, 5000):
-                backend.follow_many([(f"{slug}:{author}-{i}", f"user:{author}") for i in range(start, min(n, start + 5000))], 0)
+                backend.follow_many(
+                    [(f"{slug}:{author}-{i}", f"user:{author}") for i in range(start, min(n, start + 5000))], 0
+                )
         return
 
     now = tz.now()
     for slug in ("timeline", "timeline_aggregated"):
         Follow.objects.bulk_create(
-            [Follow(source=f"{slug}:{author}-{i}", source_slug=slug, target=f"user:{author}", created_at=now, updated_at=now)
-             for i in range(n)],
+            [
+                Follow(
+                    source=f"{slug}:{author}-{i}",
+                    source_slug=slug,
+                    target=f"user:{author}",
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i in range(n)
+            ],
             batch_size=5000,
         )
     # What autovacuum does to a live table: the planner needs statistics to
@@ -116,7 +137,11 @@ def make_followers(author: str, n: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute({"postgresql": "ANALYZE", "mysql": f"ANALYZE TABLE {Follow._meta.db_table}"}.get(connection.vendor, "ANALYZE"))
+        cursor.execute(
+            {"postgresql": "ANALYZE", "mysql": f"ANALYZE TABLE {Follow._meta.db_table}"}.get(
+                connection.vendor, "ANALYZE"
+            )
+        )
 
 
 class Post:
@@ -130,7 +155,9 @@ class Post:
 
         self.n += 1
         activity = {
-            "actor": f"auth.User:{author}", "verb": "tweet", "object": f"bench.Tweet:{self.n}",
+            "actor": f"auth.User:{author}",
+            "verb": "tweet",
+            "object": f"bench.Tweet:{self.n}",
             "foreign_id": f"bench.Tweet:{self.n}",
             "time": datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=self.n),
         }
@@ -156,7 +183,9 @@ def drain() -> float:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout_request", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default=os.environ.get("STREAM_TEST_DB", "sqlite"))
+    parser.add_argument(
+        "--db", choices=["sqlite", "postgres", "mysql"], default=os.environ.get("STREAM_TEST_DB", "sqlite")
+    )
     parser.add_argument("--backend", choices=["database", "redis"], default="database", help="the feed store")
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated follower counts")
     parser.add_argument("--runs", type=int, default=5, help="queued posts per size (the median is printed)")
@@ -175,8 +204,10 @@ def main(argv: list[str]) -> int:
         post = Post()
         from stream_django.conf import stream_settings
 
-        print(f"{args.backend} backend, {connection.vendor} for the tasks; STREAM_FANOUT_CHUNK_SIZE {stream_settings.FANOUT_CHUNK_SIZE}, "
-              f"STREAM_FANOUT_INLINE_LIMIT {stream_settings.FANOUT_INLINE_LIMIT}; each follower has 2 feeds")
+        print(
+            f"{args.backend} backend, {connection.vendor} for the tasks; STREAM_FANOUT_CHUNK_SIZE {stream_settings.FANOUT_CHUNK_SIZE}, "
+            f"STREAM_FANOUT_INLINE_LIMIT {stream_settings.FANOUT_INLINE_LIMIT}; each follower has 2 feeds"
+        )
         header = f"{'followers':>9}  {'feeds':>7}  {'inline request':>14}  {'queued request':>14}  {'queries':>7}  {'tasks':>5}"
         if args.drain:
             header += f"  {'workers (in-process)':>20}"
@@ -197,8 +228,10 @@ def main(argv: list[str]) -> int:
                 DBTaskResult.objects.all().delete()
             # Inline last: its large write leaves the database busy for a while.
             inline = timed(post(author))
-            line = (f"{n:>9,}  {2 * n:>7,}  {inline * 1000:>11.1f} ms  {statistics.median(queued_times) * 1000:>11.1f} ms"
-                    f"  {statistics.median(queries):>7.0f}  {tasks:>5.0f}")
+            line = (
+                f"{n:>9,}  {2 * n:>7,}  {inline * 1000:>11.1f} ms  {statistics.median(queued_times) * 1000:>11.1f} ms"
+                f"  {statistics.median(queries):>7.0f}  {tasks:>5.0f}"
+            )
             if workers is not None:
                 line += f"  {workers * 1000:>14.1f} ms/post"
             print(line, flush=True)

@@ -80,24 +80,24 @@ def main() -> None:
     backend = get_backend()
     client = backend.redis
     try:
-        follows = [
-            {"source": f"{group}:{i}", "target": "user:1"} for i in range(args.followers) for group in GROUPS
-        ]
+        follows = [{"source": f"{group}:{i}", "target": "user:1"} for i in range(args.followers) for group in GROUPS]
         stream_client.follow_many(follows, activity_copy_limit=0)
         start = datetime(2026, 3, 1, tzinfo=timezone.utc)
         verbs = ["tweet", "like", "comment", "follow"]
         began = time.perf_counter()
         for batch in range(0, args.activities, 10):
-            stream_client.feed("user", 1).add_activities([
-                {
-                    "actor": "auth.User:1",
-                    "verb": verbs[n % 4],
-                    "object": f"app.Tweet:{100000 + n}",
-                    "foreign_id": f"app.Tweet:{100000 + n}",
-                    "time": start + timedelta(minutes=7 * n),
-                }
-                for n in range(batch, min(batch + 10, args.activities))
-            ])
+            stream_client.feed("user", 1).add_activities(
+                [
+                    {
+                        "actor": "auth.User:1",
+                        "verb": verbs[n % 4],
+                        "object": f"app.Tweet:{100000 + n}",
+                        "foreign_id": f"app.Tweet:{100000 + n}",
+                        "time": start + timedelta(minutes=7 * n),
+                    }
+                    for n in range(batch, min(batch + 10, args.activities))
+                ]
+            )
         elapsed = time.perf_counter() - began
         usage: dict[str, int] = defaultdict(int)
         keys: dict[str, int] = defaultdict(int)
@@ -115,8 +115,10 @@ def main() -> None:
             "timeline_aggregated feeds": a * n,
         }
         info = client.info("server")
-        print(f"Redis {info.get('redis_version')}: {a} activities fanned out to {n} feeds of each of "
-              f"{', '.join(GROUPS)} in {elapsed:.1f}s")
+        print(
+            f"Redis {info.get('redis_version')}: {a} activities fanned out to {n} feeds of each of "
+            f"{', '.join(GROUPS)} in {elapsed:.1f}s"
+        )
         print(f"{'kind':28} {'keys':>7} {'bytes':>12} {'per item':>18}")
         for kind in sorted(usage):
             if kind in entries:
@@ -130,11 +132,15 @@ def main() -> None:
             note = f"  ({', '.join(sorted(encodings[kind]))})" if encodings[kind] else ""
             print(f"{kind:28} {keys[kind]:>7} {usage[kind]:>12} {per:>10.1f} B/{unit}{note}")
         print()
-        print(f"per activity (body, reference count, foreign-id index): {(usage['activity bodies'] + usage['foreign-id index']) / a:.0f} B")
+        print(
+            f"per activity (body, reference count, foreign-id index): {(usage['activity bodies'] + usage['foreign-id index']) / a:.0f} B"
+        )
         for group, label in (("timeline", "1000-entry timelines"), ("short", "100-entry timelines")):
             kind = f"{group} feeds"
-            print(f"per flat timeline entry ({label}, {'/'.join(sorted(encodings[kind]))}): "
-                  f"{usage[kind] / max(entries[kind], 1):.0f} B")
+            print(
+                f"per flat timeline entry ({label}, {'/'.join(sorted(encodings[kind]))}): "
+                f"{usage[kind] / max(entries[kind], 1):.0f} B"
+            )
         print(f"per aggregated timeline entry: {usage['timeline_aggregated feeds'] / (a * n):.0f} B")
         print(f"per follow (both sides): {usage['follow graph'] / len(follows):.0f} B")
     finally:

@@ -132,7 +132,8 @@ def summary(rows: list[Row]) -> str:
     judged = [r for r in rows if r.result in (PASS, MISS)]
     missed = [r for r in judged if r.result == MISS]
     return f"{len(judged) - len(missed)} of {len(judged)} targets met" + (
-        "; missed: " + "; ".join(f"{r.section.split('.')[0]}. {r.case} ({r.ours_label} vs {r.ref_label})" for r in missed)
+        "; missed: "
+        + "; ".join(f"{r.section.split('.')[0]}. {r.case} ({r.ours_label} vs {r.ref_label})" for r in missed)
         if missed
         else ""
     )

@@ -83,9 +83,7 @@ DATABASES = {
 if django.VERSION >= (5, 1):
     # Write-ahead logging: readers do not block the writer, and each commit
     # is one append rather than a journal rewrite (seeding commits often).
-    DATABASES["default"]["OPTIONS"]["init_command"] = (
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-    )
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

@@ -141,14 +141,11 @@ def __getattr__(name: str) -> Any:
 
 def is_valid_config() -> bool:
     """Return whether getstream.io credentials are configured (as stream-django)."""
-    return bool(
-        (stream_settings.API_KEY and stream_settings.API_SECRET)
-        or os.environ.get("STREAM_URL")
-    )
+    return bool((stream_settings.API_KEY and stream_settings.API_SECRET) or os.environ.get("STREAM_URL"))
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("STREAM_") or setting.startswith("USER_STREAMS_"):
+    if setting.startswith(("STREAM_", "USER_STREAMS_")):
         stream_settings.reload()
         from stream_django.backends import reset_backend
 

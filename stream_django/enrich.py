@@ -11,8 +11,8 @@ activity's ``not_enriched_data``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import MutableMapping
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from typing import Any
 
 from django.apps import apps
 from django.db import models
@@ -43,10 +43,7 @@ class EnrichedActivity(MutableMapping):
         return len(self.activity_data)
 
     def __repr__(self) -> str:
-        return (
-            f"EnrichedActivity(activity_data={self.activity_data}, "
-            f"not_enriched_data={self.not_enriched_data})"
-        )
+        return f"EnrichedActivity(activity_data={self.activity_data}, not_enriched_data={self.not_enriched_data})"
 
     def track_not_enriched_field(self, field: str, value: Any) -> None:
         self.not_enriched_data[field] = value
@@ -132,12 +129,14 @@ class Enrich:
             for pk in pks:
                 try:
                     valid.add(model._meta.pk.to_python(pk))
-                except Exception:
+                except Exception:  # noqa: BLE001 - a malformed reference is left unenriched
                     continue
             objects[label] = self.fetch_model_instances(model, valid) if valid else {}
         return objects
 
-    def _inject_objects(self, activities: Iterable[EnrichedActivity], objects: dict[str, dict[Any, Any]], fields: Sequence[str]) -> None:
+    def _inject_objects(
+        self, activities: Iterable[EnrichedActivity], objects: dict[str, dict[Any, Any]], fields: Sequence[str]
+    ) -> None:
         for activity in activities:
             for field in fields:
                 if not self.is_ref(activity, field):
@@ -148,7 +147,7 @@ class Enrich:
                 if model is not None:
                     try:
                         instance = objects.get(label, {}).get(model._meta.pk.to_python(pk))
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - as above
                         instance = None
                 if instance is None:
                     activity.track_not_enriched_field(field, activity[field])

@@ -172,12 +172,17 @@ class FeedManager:
             return feed.remove_activity(foreign_id=payload["foreign_id"])
         raise ValueError(f"unknown tracking operation {operation!r}")
 
-    def _record_failure(self, operation: str, feed: Any, payload: dict[str, Any], model: str, pk: Any, error: Exception) -> None:
+    def _record_failure(
+        self, operation: str, feed: Any, payload: dict[str, Any], model: str, pk: Any, error: Exception
+    ) -> None:
         from stream_django.models import FailedOperation
 
         logger.exception(
-            "stream_django: could not %s the activity of %s:%s in feed %s; recorded for "
-            "'manage.py stream_replay'", operation, model, pk, feed.id,
+            "stream_django: could not %s the activity of %s:%s in feed %s; recorded for 'manage.py stream_replay'",
+            operation,
+            model,
+            pk,
+            feed.id,
         )
         FailedOperation.objects.create(
             operation=operation,

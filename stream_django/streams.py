@@ -88,19 +88,11 @@ def _custom_backend(path: str) -> Any:
     try:
         cls = import_string(path)
     except ImportError as e:
-        raise ImproperlyConfigured(
-            f"USER_STREAMS_BACKEND {path!r} cannot be imported: {e}{hint}"
-        ) from e
+        raise ImproperlyConfigured(f"USER_STREAMS_BACKEND {path!r} cannot be imported: {e}{hint}") from e
     backend = cls()
-    missing = [
-        name
-        for name in ("add_stream_item", "get_stream_items")
-        if not callable(getattr(backend, name, None))
-    ]
+    missing = [name for name in ("add_stream_item", "get_stream_items") if not callable(getattr(backend, name, None))]
     if missing:
-        raise ImproperlyConfigured(
-            f"USER_STREAMS_BACKEND {path!r} has no {' or '.join(missing)} method{hint}"
-        )
+        raise ImproperlyConfigured(f"USER_STREAMS_BACKEND {path!r} has no {' or '.join(missing)} method{hint}")
     return backend
 
 
@@ -147,9 +139,7 @@ def _user_pk(user: Any, param: str) -> Any:
     """Return the pk of ``user``, a saved instance of the user model."""
     user_model = get_user_model()
     if not isinstance(user, user_model):
-        raise TypeError(
-            f"{param} must be an instance of {user_model._meta.label}, got {user!r}"
-        )
+        raise TypeError(f"{param} must be an instance of {user_model._meta.label}, got {user!r}")
     if user.pk is None:
         raise ValueError(f"{param}: user {user!r} is not saved (its pk is None)")
     return user.pk
@@ -170,10 +160,7 @@ def _check_users(user_or_users: Any) -> Any:
         _user_pk(user_or_users, param)
         return [user_or_users]
     if isinstance(user_or_users, (str, bytes, dict)) or not isinstance(user_or_users, Iterable):
-        raise TypeError(
-            f"{param} must be a user, an iterable of users or a queryset of users, "
-            f"got {user_or_users!r}"
-        )
+        raise TypeError(f"{param} must be a user, an iterable of users or a queryset of users, got {user_or_users!r}")
     users = list(user_or_users)
     for index, user in enumerate(users):
         _user_pk(user, f"{param}[{index}]")
@@ -221,9 +208,7 @@ def _to_utc(value: datetime) -> datetime:
         return value.astimezone(timezone.utc)
     if not settings.USE_TZ and stream_settings.USER_STREAMS_USE_UTC:
         return value.replace(tzinfo=timezone.utc)
-    return dj_timezone.make_aware(value, dj_timezone.get_default_timezone()).astimezone(
-        timezone.utc
-    )
+    return dj_timezone.make_aware(value, dj_timezone.get_default_timezone()).astimezone(timezone.utc)
 
 
 def _stored_time(created_at: datetime) -> datetime:
@@ -259,8 +244,7 @@ def _check_content(content: Any) -> str:
         content.encode("utf-8")
     except UnicodeEncodeError as e:
         raise InputException(
-            f"content is not valid Unicode text: {content[e.start:e.end]!r} at "
-            f"position {e.start} is a lone surrogate"
+            f"content is not valid Unicode text: {content[e.start : e.end]!r} at position {e.start} is a lone surrogate"
         ) from None
     return str(content)  # a plain str, even for SafeString and other subclasses
 
@@ -287,9 +271,7 @@ def _prepare(content: str, time: datetime) -> PreparedActivity:
 # -- the API ---------------------------------------------------------------
 
 
-def add_stream_item(
-    user_or_users: Any, content: str, created_at: datetime | None = None
-) -> None:
+def add_stream_item(user_or_users: Any, content: str, created_at: datetime | None = None) -> None:
     """Add ``content`` to the stream of one user, a list of users or a queryset.
 
     ``created_at`` defaults to now; a naive value is read as the settings say
@@ -378,9 +360,7 @@ class StreamItems:
 
     def __getitem__(self, index: int | slice) -> Any:
         if not isinstance(index, (int, slice)):
-            raise TypeError(
-                f"stream item indices must be integers or slices, not {type(index).__name__}."
-            )
+            raise TypeError(f"stream item indices must be integers or slices, not {type(index).__name__}.")
         if isinstance(index, int):
             if index < 0:
                 raise ValueError("Negative indexing is not supported.")

@@ -47,9 +47,7 @@ def task_backend(alias: str) -> Any:
     """
     tasks_module = framework()
     if tasks_module is None:
-        raise ImportError(
-            "no tasks framework: use Django 6 or install the django-tasks backport"
-        )
+        raise ImportError("no tasks framework: use Django 6 or install the django-tasks backport")
     return tasks_module.task_backends[alias]
 
 

@@ -125,7 +125,6 @@ def follow_count() -> int:
     return sum(backend.redis.zcard(zset) for _, zset in _feed_keys(backend, "fr"))
 
 
-
 @contextmanager
 def redis_commands() -> Iterator[Counter[str]]:
     """Count the Redis commands this process sends inside the block, by name.

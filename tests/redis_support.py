@@ -19,7 +19,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,10 @@ def _listening(port: int) -> bool:
 def _cli(port: int, *args: str) -> str:
     return subprocess.run(
         ["redis-cli", "-h", CLUSTER_HOST, "-p", str(port), *args],
-        check=True, capture_output=True, text=True, timeout=30,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
 
 
@@ -85,9 +89,22 @@ def start_server(port: int, directory: str, *extra: str) -> subprocess.Popen[byt
     """Start a redis-server child process on ``port``; wait until it listens."""
     with open(os.path.join(directory, f"{port}.log"), "wb") as log:
         process = subprocess.Popen(
-            ["redis-server", "--bind", CLUSTER_HOST, "--port", str(port), "--save", "",
-             "--appendonly", "no", "--dir", directory, *extra],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                "redis-server",
+                "--bind",
+                CLUSTER_HOST,
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 10
     while not _listening(port):
@@ -115,13 +132,21 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 def _start_cluster(ports: list[int], directory: str, started: list[subprocess.Popen[bytes]]) -> None:
     for port in ports:
         started.append(
-            start_server(port, directory, "--cluster-enabled", "yes",
-                         "--cluster-config-file", f"nodes-{port}.conf")
+            start_server(port, directory, "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf")
         )
     subprocess.run(
-        ["redis-cli", "--cluster", "create", *[f"{CLUSTER_HOST}:{p}" for p in ports],
-         "--cluster-replicas", "0", "--cluster-yes"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "redis-cli",
+            "--cluster",
+            "create",
+            *[f"{CLUSTER_HOST}:{p}" for p in ports],
+            "--cluster-replicas",
+            "0",
+            "--cluster-yes",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     deadline = time.monotonic() + 30
     while not all("cluster_state:ok" in _cli(p, "cluster", "info") for p in ports):

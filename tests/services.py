@@ -22,9 +22,7 @@ ADDRESSES = {
 
 
 def required() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or bool(
-        os.environ.get("STREAM_REQUIRE_SERVICES")
-    )
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or bool(os.environ.get("STREAM_REQUIRE_SERVICES"))
 
 
 def reachable(name: str) -> bool:
@@ -46,7 +44,7 @@ def require(name: str) -> None:
     ok = reachable(name) if name in ADDRESSES else shutil.which(name) is not None
     if ok:
         return
-    where = "%s:%s" % ADDRESSES[name] if name in ADDRESSES else f"{name} on PATH"
+    where = "{}:{}".format(*ADDRESSES[name]) if name in ADDRESSES else f"{name} on PATH"
     message = f"server unavailable: {name} ({where})"
     if required():
         pytest.fail(message + " - required in CI", pytrace=False)

@@ -9,8 +9,8 @@ from django.core.management.base import SystemCheckError
 from stream_django.backends import get_backend
 from stream_django.checks import check_settings
 from stream_django.exceptions import InvalidStreamBackend
-from tests import settings as test_settings
 from stream_django.tasks import framework
+from tests import settings as test_settings
 
 
 def ids(**_):
@@ -35,7 +35,16 @@ def test_the_test_settings_pass():
         ("STREAM_FEEDS", {"user": {"aggregation_format": "{{ verb | upper }}"}}, "stream_django.E004"),
         ("STREAM_FEEDS", {"bad slug": "flat"}, "stream_django.E004"),
         ("STREAM_FEEDS", [], "stream_django.E004"),
-        ("STREAM_FEEDS", {"user": "aggregated", "timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"}, "stream_django.E005"),
+        (
+            "STREAM_FEEDS",
+            {
+                "user": "aggregated",
+                "timeline": "flat",
+                "timeline_aggregated": "aggregated",
+                "notification": "notification",
+            },
+            "stream_django.E005",
+        ),
         ("STREAM_FEEDS", {"user": "flat"}, "stream_django.E006"),
         ("STREAM_ACTIVITY_COPY_LIMIT", 5000, "stream_django.E007"),
         ("STREAM_FANOUT_CHUNK_SIZE", 0, "stream_django.E008"),
@@ -132,7 +141,9 @@ def test_one_queue_for_both_kinds_of_chunk_warns_without_priorities(settings):
 
 
 def test_the_immediate_backend_needs_no_queue_names(settings):
-    settings.TASKS = {"default": {"BACKEND": f"{framework().__name__}.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": f"{framework().__name__}.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
     assert check_settings() == []
 
 

@@ -114,7 +114,9 @@ def test_exceptions_are_stream_pythons():
 def test_enrich_loads_references_with_one_query_per_model(ann, bob, django_assert_num_queries):
     tweets = [Tweet.objects.create(user=u, text=f"t{u.pk}") for u in (ann, bob)]
     like = Like.objects.create(user=bob, tweet=tweets[0])
-    activities = feed_manager.get_user_feed(bob.id).get()["results"] + feed_manager.get_user_feed(ann.id).get()["results"]
+    activities = (
+        feed_manager.get_user_feed(bob.id).get()["results"] + feed_manager.get_user_feed(ann.id).get()["results"]
+    )
     assert len(activities) == 3
     with django_assert_num_queries(2):  # users, tweets (with select_related users)
         enriched = Enrich().enrich_activities(activities)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import prepare_activity
@@ -37,7 +38,9 @@ def test_naive_times_are_utc_and_truncated_to_the_millisecond():
     assert ids.activity_id("x", aware) == ids.activity_id("x", naive_utc)
 
 
-times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)).map(lambda d: d.replace(tzinfo=timezone.utc))
+times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)).map(
+    lambda d: d.replace(tzinfo=timezone.utc)
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -61,11 +64,13 @@ def test_id_to_key_rejects_what_is_not_a_v1_uuid():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=30),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=12,
+    )
+)
 def test_json_round_trips_plain_data(value):
     def has_wire_date(v):
         if isinstance(v, str):
@@ -83,11 +88,22 @@ def test_json_round_trips_plain_data(value):
 def test_json_dates_are_stream_pythons():
     text = serializer.dumps({"at": datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc), "day": date(2026, 1, 2)})
     assert text == '{"at":"2026-01-02T03:04:05.006000","day":"2026-01-02"}'
-    assert serializer.loads(text) == {"at": datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc), "day": date(2026, 1, 2)}
+    assert serializer.loads(text) == {
+        "at": datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc),
+        "day": date(2026, 1, 2),
+    }
 
 
 def test_aggregation_templates():
-    activity = prepare_activity({"actor": "a", "verb": "like", "object": "o", "time": datetime(2026, 5, 6, 7, tzinfo=timezone.utc), "meta": {"kind": "x"}}).decoded()
+    activity = prepare_activity(
+        {
+            "actor": "a",
+            "verb": "like",
+            "object": "o",
+            "time": datetime(2026, 5, 6, 7, tzinfo=timezone.utc),
+            "meta": {"kind": "x"},
+        }
+    ).decoded()
     assert Template('{{ verb }}_{{ time.strftime("%Y-%m-%d") }}')(activity) == "like_2026-05-06"
     assert Template("{{actor}}-{{ meta.kind }}-{{ missing }}")(activity) == "a-x-"
     assert Template("{{ time.strftime('%H') }}")(activity) == "07"

@@ -191,7 +191,10 @@ def test_messages_are_json_ids_and_ranges_on_two_queues(worker):
     (first,) = worker.take()
     key = key_of("testapp.Tweet:1")
     assert first.task.queue_name == "stream_fanout"
-    assert first.args == [FanoutChunk.objects.get().id, [{"op": "add", "source": "user:1", "keys": [key], "plan": True}]]
+    assert first.args == [
+        FanoutChunk.objects.get().id,
+        [{"op": "add", "source": "user:1", "keys": [key], "plan": True}],
+    ]
     assert json.loads(json.dumps(first.args)) == first.args
     worker.run(first)
     bulk = worker.take()
@@ -199,7 +202,11 @@ def test_messages_are_json_ids_and_ranges_on_two_queues(worker):
     assert {r.task.priority for r in bulk} == {-10} and first.task.priority == 0
     ranges = [r.args[1][0]["range"] for r in bulk]
     # 10 followers in chunks of 3: the first chunk ran (None, 00002].
-    assert ranges == [["timeline:00002", "timeline:00005"], ["timeline:00005", "timeline:00008"], ["timeline:00008", None]]
+    assert ranges == [
+        ["timeline:00002", "timeline:00005"],
+        ["timeline:00005", "timeline:00008"],
+        ["timeline:00008", None],
+    ]
     assert holding(key) == {"user:1", "timeline:00000", "timeline:00001", "timeline:00002"}
 
 
@@ -370,7 +377,7 @@ def test_follows_made_meanwhile_never_shift_a_chunk(worker):
     worker.run(worker.queue.pop(0))  # planned: (None, 00002] ran; (00002, 00005], (00005, 00008], (00008, None)
     # Followers arrive before and inside the ranges still to run, some leave.
     early = ["timeline:00000a", "timeline:00000b", "timeline:00001a"]
-    get_backend().follow_many([(s, "user:1") for s in early + ["timeline:00003a", "timeline:00009"]], 0)
+    get_backend().follow_many([(s, "user:1") for s in [*early, "timeline:00003a", "timeline:00009"]], 0)
     get_backend().unfollow_many([("timeline:00004", "user:1", False)])
     worker.drain()
     key = key_of("testapp.Tweet:1")

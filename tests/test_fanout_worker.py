@@ -79,8 +79,10 @@ class WorkerProcess:
 
         redis = {}
         if settings.STREAM_BACKEND.endswith("RedisBackend"):
-            redis = {"STREAM_WORKER_REDIS_URL": json.dumps(settings.STREAM_REDIS_URL),
-                     "STREAM_WORKER_REDIS_PREFIX": settings.STREAM_BACKEND_OPTIONS["key_prefix"]}
+            redis = {
+                "STREAM_WORKER_REDIS_URL": json.dumps(settings.STREAM_REDIS_URL),
+                "STREAM_WORKER_REDIS_PREFIX": settings.STREAM_BACKEND_OPTIONS["key_prefix"],
+            }
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
@@ -90,9 +92,24 @@ class WorkerProcess:
             **redis,
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "django", "db_worker", "--queue-name", ",".join(QUEUES),
-             "--interval", "0.05", "--no-startup-delay", "--no-reload", "--verbosity", "0"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "django",
+                "db_worker",
+                "--queue-name",
+                ",".join(QUEUES),
+                "--interval",
+                "0.05",
+                "--no-startup-delay",
+                "--no-reload",
+                "--verbosity",
+                "0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def kill(self) -> None:
@@ -110,7 +127,9 @@ class WorkerProcess:
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
-            raise AssertionError(f"the worker exited ({self.process.returncode}): {self.process.stderr.read().decode()}")
+            raise AssertionError(
+                f"the worker exited ({self.process.returncode}): {self.process.stderr.read().decode()}"
+            )
 
 
 def wait_for(condition, timeout: float, what: str, worker: WorkerProcess) -> None:
@@ -136,13 +155,16 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
     killed_mid_chunk = False
     workers = []
     try:
-        for attempt in range(5):
+        for _attempt in range(5):
             worker = WorkerProcess()
             workers.append(worker)
             # Let it plan and finish a few chunks, then kill it while it holds one.
-            wait_for(lambda: store.reached(key) > 3000
-                     and FanoutChunk.objects.filter(started_at__isnull=False).exists(),
-                     30, "the worker to be inside a chunk", worker)
+            wait_for(
+                lambda: store.reached(key) > 3000 and FanoutChunk.objects.filter(started_at__isnull=False).exists(),
+                30,
+                "the worker to be inside a chunk",
+                worker,
+            )
             worker.kill()
             if FanoutChunk.objects.filter(started_at__isnull=False).exists():
                 killed_mid_chunk = True
@@ -164,8 +186,9 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
         call_command("stream_fanout_status", "--requeue", "--older-than", "0", "--json", stdout=out)
         assert json.loads(out.getvalue())["requeued"] == claimed == 1
         if len(workers) > 1:
-            call_command("stream_fanout_status", "--requeue", "--older-than", "0", "--include-unstarted",
-                         stdout=StringIO())
+            call_command(
+                "stream_fanout_status", "--requeue", "--older-than", "0", "--include-unstarted", stdout=StringIO()
+            )
         worker = WorkerProcess()
         workers.append(worker)
         wait_for(lambda: not FanoutChunk.objects.exists(), 60, "the backlog to drain", worker)
@@ -175,7 +198,9 @@ def test_20000_followers_through_a_worker_killed_midway(task_settings):
 
     store.check_once_each(key)
     assert request_side < 1.0
-    assert [r["activities"][0]["origin"] for r in stream_client.feed("timeline_aggregated", 3999).get()["results"]] == ["user:star"]
+    assert [r["activities"][0]["origin"] for r in stream_client.feed("timeline_aggregated", 3999).get()["results"]] == [
+        "user:star"
+    ]
 
 
 FLAT_FEEDS = [f"timeline:{i}" for i in range(FLAT)]
@@ -194,8 +219,10 @@ class Store:
         from django.utils import timezone
 
         now = timezone.now()
-        rows = [Follow(source=f, source_slug=f.split(":")[0], target="user:star", created_at=now, updated_at=now)
-                for f in FLAT_FEEDS + AGGREGATED_FEEDS]
+        rows = [
+            Follow(source=f, source_slug=f.split(":")[0], target="user:star", created_at=now, updated_at=now)
+            for f in FLAT_FEEDS + AGGREGATED_FEEDS
+        ]
         Follow.objects.bulk_create(rows, batch_size=5000)
 
     def reached(self, key: str) -> int:

@@ -50,8 +50,16 @@ def act(actor, n, *, foreign_id=True, hosted_id=None, origin=None, verb="tweet",
     fid = f"testapp.Tweet:{actor}{n}" if foreign_id else ""
     if hosted_id is None:
         hosted_id = ids.activity_id(fid, time) if foreign_id else random_v1(time)
-    activity = {"actor": f"auth.User:{actor}", "verb": verb, "object": f"testapp.Tweet:{actor}{n}",
-                "time": time.replace(tzinfo=None), "id": hosted_id, "origin": origin, "target": "", **extra}
+    activity = {
+        "actor": f"auth.User:{actor}",
+        "verb": verb,
+        "object": f"testapp.Tweet:{actor}{n}",
+        "time": time.replace(tzinfo=None),
+        "id": hosted_id,
+        "origin": origin,
+        "target": "",
+        **extra,
+    }
     if foreign_id:
         activity["foreign_id"] = fid
     return activity
@@ -67,9 +75,17 @@ def newest_first(items):
 
 def group(name, activities, **flags):
     activities = newest_first(activities)
-    return {"id": f"{activities[0]['id']}.{name}", "group": name, "verb": activities[0]["verb"],
-            "activities": activities, "activity_count": len(activities), "actor_count": 1,
-            "created_at": BASE.replace(tzinfo=None), "updated_at": BASE.replace(tzinfo=None), **flags}
+    return {
+        "id": f"{activities[0]['id']}.{name}",
+        "group": name,
+        "verb": activities[0]["verb"],
+        "activities": activities,
+        "activity_count": len(activities),
+        "actor_count": 1,
+        "created_at": BASE.replace(tzinfo=None),
+        "updated_at": BASE.replace(tzinfo=None),
+        **flags,
+    }
 
 
 class FakeGetStream:
@@ -106,7 +122,10 @@ class FakeGetStream:
                 group("h1", [self.user_a[2]], is_seen=True, is_read=False),
             ],
         }
-        self.follows = {f"timeline:{b}": [f"user:{a}", "user:carl"], f"timeline_aggregated:{b}": [f"user:{a}", "user:carl"]}
+        self.follows = {
+            f"timeline:{b}": [f"user:{a}", "user:carl"],
+            f"timeline_aggregated:{b}": [f"user:{a}", "user:carl"],
+        }
         self.kept = {f"timeline:{b}": [self.dave]}
         self.requests = []
         mock.add_callback("GET", FEED_URL, callback=self.serve)
@@ -130,8 +149,15 @@ class FakeGetStream:
         if follows:
             offset = int(params["offset"])
             page = self.follows.get(feed, [])[offset : offset + limit]
-            results = [{"feed_id": feed, "target_id": t, "created_at": BASE.replace(tzinfo=None),
-                        "updated_at": BASE.replace(tzinfo=None)} for t in page]
+            results = [
+                {
+                    "feed_id": feed,
+                    "target_id": t,
+                    "created_at": BASE.replace(tzinfo=None),
+                    "updated_at": BASE.replace(tzinfo=None),
+                }
+                for t in page
+            ]
             return 200, {}, serializer.dumps({"results": results, "duration": "1ms"})
         if self.fail_on == (feed, params.get("id_lt")):
             self.fail_on = None
@@ -342,7 +368,9 @@ def test_catch_up_copies_what_changed_since(api, journal):
         (dan, "user:dan"),
         *[(x, f"user:{a}") for x in local_ann_ids(api)[2:]],
     ]
-    assert sorted(f["target_id"] for f in local().feed("timeline", b).following()["results"]) == sorted([f"user:{a}", "user:dan"])
+    assert sorted(f["target_id"] for f in local().feed("timeline", b).following()["results"]) == sorted(
+        [f"user:{a}", "user:dan"]
+    )
 
     # Nothing new: a second catch-up writes nothing.
     out, _ = run("--catch-up", *users(api), journal=journal)
@@ -392,7 +420,12 @@ def test_user_ids_file_and_limit(api, journal, tmp_path):
     out, _ = run("--user-ids-file", str(ids_file), "--limit", "3", journal=journal)
     assert "Feeds: 4 site feeds, 0 other followed feeds" in out
     assert len(ids_of(f"user:{a}")) == 3
-    assert {f for f, _, _ in api.requests} == {f"user:{a}", f"timeline:{a}", f"timeline_aggregated:{a}", f"notification:{a}"}
+    assert {f for f, _, _ in api.requests} == {
+        f"user:{a}",
+        f"timeline:{a}",
+        f"timeline_aggregated:{a}",
+        f"notification:{a}",
+    }
 
 
 def test_credentials_on_the_command_line(api, journal, settings):

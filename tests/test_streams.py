@@ -118,7 +118,11 @@ def test_list_tuple_and_generator_of_users(users):
     add_stream_item((users[1], users[2]), "tuple", T0 + timedelta(seconds=1))
     add_stream_item((u for u in users[3:]), "generator", T0 + timedelta(seconds=2))
     assert [contents(get_stream_items(u)) for u in users] == [
-        ["list"], ["tuple", "list"], ["tuple"], ["generator"], ["generator"]
+        ["list"],
+        ["tuple", "list"],
+        ["tuple"],
+        ["generator"],
+        ["generator"],
     ]
 
 
@@ -445,7 +449,9 @@ def test_the_feed_group_can_be_renamed(users, settings):
 
 def test_a_non_flat_feed_group_is_refused(users, settings):
     settings.STREAM_FEEDS = {**settings.STREAM_FEEDS, "user_stream": "aggregated"}
-    with pytest.raises(ImproperlyConfigured, match="USER_STREAMS_FEED 'user_stream' names a feed group of type 'aggregated'"):
+    with pytest.raises(
+        ImproperlyConfigured, match="USER_STREAMS_FEED 'user_stream' names a feed group of type 'aggregated'"
+    ):
         add_stream_item(users[0], "x", T0)
 
 

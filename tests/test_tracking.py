@@ -205,7 +205,12 @@ def test_a_failed_write_is_recorded_logged_and_replayed(ann, broken_store, caplo
         tweet = Tweet.objects.create(user=ann, text="while down")
     assert Tweet.objects.filter(pk=tweet.pk).exists()
     (failed,) = FailedOperation.objects.all()
-    assert (failed.operation, failed.model, failed.object_pk, failed.feed) == ("add", "testapp.Tweet", str(tweet.pk), f"user:{ann.id}")
+    assert (failed.operation, failed.model, failed.object_pk, failed.feed) == (
+        "add",
+        "testapp.Tweet",
+        str(tweet.pk),
+        f"user:{ann.id}",
+    )
     assert "recorded" in caplog.text
     from stream_django.models import StoredActivity
 

@@ -38,38 +38,128 @@ LIKE_DELAY = timedelta(hours=5)
 CHUNK = 50
 
 FIRST_NAMES = [
-    "Ann", "Ben", "Chloe", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas",
-    "Kira", "Luca", "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Arjun", "Bea", "Caio", "Dana",
-    "Emil", "Freya", "Gil", "Hana", "Ivo", "Jade", "Kofi", "Lena", "Milo", "Nora",
-    "Omar", "Pia", "Rafa", "Sofia", "Theo", "Uma", "Viktor", "Wanda", "Yara", "Zane",
+    "Ann",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Luca",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Arjun",
+    "Bea",
+    "Caio",
+    "Dana",
+    "Emil",
+    "Freya",
+    "Gil",
+    "Hana",
+    "Ivo",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Milo",
+    "Nora",
+    "Omar",
+    "Pia",
+    "Rafa",
+    "Sofia",
+    "Theo",
+    "Uma",
+    "Viktor",
+    "Wanda",
+    "Yara",
+    "Zane",
 ]
 LAST_NAMES = [
-    "Abbott", "Baker", "Castro", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad",
-    "Ito", "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov",
-    "Quist", "Rossi", "Silva", "Tanaka", "Umarov", "Varga", "Weber", "Yilmaz", "Zhang",
+    "Abbott",
+    "Baker",
+    "Castro",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quist",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zhang",
 ]
 
 _OPENERS = [
-    "Finally finished", "Spent the whole morning on", "Can't stop thinking about",
-    "Small win today:", "Trying out", "Halfway through", "Just got back from",
-    "Quick note on", "Really enjoying", "Taking a break from",
+    "Finally finished",
+    "Spent the whole morning on",
+    "Can't stop thinking about",
+    "Small win today:",
+    "Trying out",
+    "Halfway through",
+    "Just got back from",
+    "Quick note on",
+    "Really enjoying",
+    "Taking a break from",
 ]
 _TOPICS = [
-    "the new bike route along the river", "a sourdough starter that refuses to rise",
-    "rewriting the garden shed plans", "a 1,000-piece puzzle of a lighthouse",
-    "the reading list for the book club", "fixing the kitchen tap myself",
-    "learning the opening chords of a jazz standard", "a long walk through the old town",
-    "sorting twenty years of photos", "the first swim of the season",
-    "a tiny balcony tomato harvest", "the neighbourhood board game night",
-    "planning a train trip across the Alps", "restoring a second-hand desk",
-    "a slow Sunday with pancakes", "the local football derby",
-    "teaching my nephew to play chess", "a workshop on bookbinding",
+    "the new bike route along the river",
+    "a sourdough starter that refuses to rise",
+    "rewriting the garden shed plans",
+    "a 1,000-piece puzzle of a lighthouse",
+    "the reading list for the book club",
+    "fixing the kitchen tap myself",
+    "learning the opening chords of a jazz standard",
+    "a long walk through the old town",
+    "sorting twenty years of photos",
+    "the first swim of the season",
+    "a tiny balcony tomato harvest",
+    "the neighbourhood board game night",
+    "planning a train trip across the Alps",
+    "restoring a second-hand desk",
+    "a slow Sunday with pancakes",
+    "the local football derby",
+    "teaching my nephew to play chess",
+    "a workshop on bookbinding",
 ]
 _CLOSERS = [
-    "Recommended.", "Would do it again.", "More photos soon.", "Who's in next time?",
-    "Any tips welcome!", "Not bad for a first try.", "Worth every minute.", "",
-    "Slow progress, still progress.", "Tell me I'm not the only one.",
+    "Recommended.",
+    "Would do it again.",
+    "More photos soon.",
+    "Who's in next time?",
+    "Any tips welcome!",
+    "Not bad for a first try.",
+    "Worth every minute.",
+    "",
+    "Slow progress, still progress.",
+    "Tell me I'm not the only one.",
 ]
 
 
@@ -249,7 +339,9 @@ def seed(plan: SeedPlan, out: TextIO | None = sys.stdout) -> SeedReport:
     have_follows = set(Follow.objects.filter(user_id__in=ids).values_list("user_id", "target_id"))
     missing_follows = [f for f in plan.follows if (users[f[0]].pk, users[f[1]].pk) not in have_follows]
     _in_chunks(
-        missing_follows, "follows", out,
+        missing_follows,
+        "follows",
+        out,
         lambda row: Follow(user=users[row[0]], target=users[row[1]], created_at=anchor - row[2]).save(),  # type: ignore[index]
     )
     report.created["follows"] = len(missing_follows)
@@ -279,17 +371,23 @@ def seed(plan: SeedPlan, out: TextIO | None = sys.stdout) -> SeedReport:
 
     have_likes = set(Like.objects.filter(user_id__in=ids).values_list("user_id", "post_id"))
     missing_likes = [
-        like for like in plan.likes if (users[like[0]].pk, posts[like[1]].pk) not in have_likes  # type: ignore[union-attr]
+        like
+        for like in plan.likes
+        if (users[like[0]].pk, posts[like[1]].pk) not in have_likes  # type: ignore[union-attr]
     ]
     _in_chunks(
-        missing_likes, "likes", out,
+        missing_likes,
+        "likes",
+        out,
         lambda row: Like(user=users[row[0]], post=posts[row[1]], created_at=anchor - row[2]).save(),  # type: ignore[index]
     )
     report.created["likes"] = len(missing_likes)
 
     report.totals = {
-        "users": len(plan.users), "follows": len(plan.follows),
-        "posts": len(plan.posts), "likes": len(plan.likes),
+        "users": len(plan.users),
+        "follows": len(plan.follows),
+        "posts": len(plan.posts),
+        "likes": len(plan.likes),
     }
     report.seconds = time.perf_counter() - started
     return report

@@ -58,9 +58,11 @@ def _bad_cursor(error: InputException) -> HttpResponse:
 
 
 def _users_with_counts() -> Any:
-    return User.objects.filter(is_active=True).annotate(
-        post_count=Count("posts", distinct=True), follower_count=Count("followers", distinct=True)
-    ).order_by("username")
+    return (
+        User.objects.filter(is_active=True)
+        .annotate(post_count=Count("posts", distinct=True), follower_count=Count("followers", distinct=True))
+        .order_by("username")
+    )
 
 
 # -- signing in -----------------------------------------------------------
@@ -76,9 +78,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if demo_mode():
         if request.method == "POST":
             return HttpResponse(status=405)
-        return render(request, "social/sign_in.html", {
-            "users": _users_with_counts(), "next": request.GET.get("next", ""),
-        })
+        return render(
+            request,
+            "social/sign_in.html",
+            {
+                "users": _users_with_counts(),
+                "next": request.GET.get("next", ""),
+            },
+        )
     form = AuthenticationForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         login(request, form.get_user())
@@ -121,9 +128,15 @@ def timeline(request: HttpRequest) -> HttpResponse:
         page = read_feed(feed, request.user, id_lt=request.GET.get("id_lt"))
     except InputException as e:
         return _bad_cursor(e)
-    return render(request, "social/timeline.html", {
-        "page": page, "form": form, "tab": "timeline",
-    })
+    return render(
+        request,
+        "social/timeline.html",
+        {
+            "page": page,
+            "form": form,
+            "tab": "timeline",
+        },
+    )
 
 
 @login_required
@@ -182,23 +195,29 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         page = read_feed(feed, request.user, id_lt=request.GET.get("id_lt"))
     except InputException as e:
         return _bad_cursor(e)
-    return render(request, "social/profile.html", {
-        "owner": owner,
-        "page": page,
-        "tab": "profile" if owner == request.user else "",
-        "is_following": Follow.objects.filter(user=request.user, target=owner).exists(),
-        "post_count": owner.posts.count(),
-        "follower_count": owner.followers.count(),
-        "following_count": owner.following.count(),
-    })
+    return render(
+        request,
+        "social/profile.html",
+        {
+            "owner": owner,
+            "page": page,
+            "tab": "profile" if owner == request.user else "",
+            "is_following": Follow.objects.filter(user=request.user, target=owner).exists(),
+            "post_count": owner.posts.count(),
+            "follower_count": owner.followers.count(),
+            "following_count": owner.following.count(),
+        },
+    )
 
 
 @login_required
 @require_GET
 def people(request: HttpRequest) -> HttpResponse:
     """Everyone, with follow / unfollow buttons."""
-    users = _users_with_counts().exclude(pk=request.user.pk).annotate(
-        is_followed=Exists(Follow.objects.filter(user=request.user, target=OuterRef("pk")))
+    users = (
+        _users_with_counts()
+        .exclude(pk=request.user.pk)
+        .annotate(is_followed=Exists(Follow.objects.filter(user=request.user, target=OuterRef("pk"))))
     )
     return render(request, "social/people.html", {"users": users, "tab": "people"})
 

@@ -177,8 +177,8 @@ def test_people_lists_others_with_follow_state(client, ann, bob, cara):
     client.force_login(ann)
     body = client.get(reverse("people")).content.decode()
     assert 'data-username="ann"' not in body
-    bob_row = body[body.index('data-username="bob"'):body.index('data-username="cara"')]
-    cara_row = body[body.index('data-username="cara"'):]
+    bob_row = body[body.index('data-username="bob"') : body.index('data-username="cara"')]
+    cara_row = body[body.index('data-username="cara"') :]
     assert reverse("unfollow", args=["bob"]) in bob_row
     assert reverse("follow", args=["cara"]) in cara_row
 
@@ -198,7 +198,7 @@ def test_notifications_badge_counts_unseen_until_the_page_is_opened(client, ann,
     assert words.count("new") >= 2
     assert page.content.decode().count('class="notification unread new"') == 2
     # Opening the page marked both groups seen; they stay unread.
-    assert badge(page) == "2" and 'badge badge-muted' in page.content.decode()
+    assert badge(page) == "2" and "badge badge-muted" in page.content.decode()
     assert notification_counts(bob) == {"unseen": 0, "unread": 2}
     again = client.get(reverse("notifications"))
     assert again.content.decode().count('class="notification unread"') == 2

@@ -31,8 +31,7 @@ def load_backend_class(path: str) -> type[BaseBackend]:
         raise InvalidStreamBackend(f"Could not import STREAM_BACKEND {path!r}: {e}") from e
     if not (isinstance(cls, type) and issubclass(cls, BaseBackend)):
         raise InvalidStreamBackend(
-            f"STREAM_BACKEND {path!r} is not a subclass of "
-            "stream_django.backends.base.BaseBackend"
+            f"STREAM_BACKEND {path!r} is not a subclass of stream_django.backends.base.BaseBackend"
         )
     return cls
 

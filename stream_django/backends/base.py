@@ -26,10 +26,11 @@ feeds in the request and leave the followers to task workers, in chunks
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
-from typing import Any, Sequence
+from functools import cached_property
+from typing import Any
 
 from django.core.checks import CheckMessage
 
@@ -111,7 +112,7 @@ class BaseBackend(ABC):
         """Return system-check messages (no network I/O)."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook
         """Release connections; the backend may be used again afterwards."""
 
     @property
@@ -180,9 +181,7 @@ class BaseStorageBackend(BaseBackend):
         """
 
     @abstractmethod
-    def change_targets(
-        self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]
-    ) -> None:
+    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
         """Replace the activity's data (its new ``to``), write it into the
         ``added`` feeds with fan-out, and remove it from the ``removed`` feeds
         and the feeds that received it through them."""
@@ -232,9 +231,7 @@ class BaseStorageBackend(BaseBackend):
         """
         raise self._chunking("remove_direct")
 
-    def change_targets_direct(
-        self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]
-    ) -> None:
+    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
         """Do what ``change_targets`` does, except for the followers of the
         ``added`` and ``removed`` feeds."""
         raise self._chunking("change_targets_direct")

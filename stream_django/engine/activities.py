@@ -9,9 +9,10 @@ the deterministic ``id``, and the JSON that backends store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from django.utils import timezone as dj_timezone
 
@@ -22,9 +23,7 @@ from stream_django.exceptions import CustomFieldException, InputException
 REQUIRED = ("actor", "verb", "object")
 STRING_FIELDS = ("actor", "verb", "object", "target", "foreign_id")
 #: Fields the engine owns; a custom field of one of these names is an error.
-RESERVED = frozenset(
-    {"id", "origin", "activities", "is_seen", "is_read", "activity_count", "actor_count", "group"}
-)
+RESERVED = frozenset({"id", "origin", "activities", "is_seen", "is_read", "activity_count", "actor_count", "group"})
 MAX_LENGTH = {"verb": 255, "foreign_id": 255}
 MAX_JSON_BYTES = 10 * 1024
 MAX_TO_TARGETS = 100
@@ -59,13 +58,9 @@ def parse_time(value: Any, *, param: str = "time") -> datetime:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise InputException(
-                f"{param} {value!r} is not an ISO 8601 datetime"
-            ) from None
+            raise InputException(f"{param} {value!r} is not an ISO 8601 datetime") from None
         return ids.to_utc_ms(parsed)
-    raise InputException(
-        f"{param} must be a datetime or an ISO 8601 string, got {value!r}"
-    )
+    raise InputException(f"{param} must be a datetime or an ISO 8601 string, got {value!r}")
 
 
 def parse_targets(value: Any) -> tuple[str, ...]:
@@ -85,9 +80,7 @@ def prepare_activity(data: Any, *, now: datetime | None = None) -> PreparedActiv
         raise InputException(f"an activity must be a dict, got {type(data).__name__}")
     activity = dict(data)
     for name in sorted(RESERVED & set(activity)):
-        raise CustomFieldException(
-            f"{name!r} is a reserved field name and cannot be set on an activity"
-        )
+        raise CustomFieldException(f"{name!r} is a reserved field name and cannot be set on an activity")
     for name in REQUIRED:
         value = activity.get(name)
         if value is None or value == "":
@@ -99,15 +92,12 @@ def prepare_activity(data: Any, *, now: datetime | None = None) -> PreparedActiv
                 del activity[name]
                 continue
             if isinstance(value, (dict, list, tuple, set, bytes)):
-                raise InputException(
-                    f"activity field {name!r} must be a string, got {type(value).__name__}"
-                )
+                raise InputException(f"activity field {name!r} must be a string, got {type(value).__name__}")
             activity[name] = str(value)
             limit = MAX_LENGTH.get(name)
             if limit and len(activity[name]) > limit:
                 raise InputException(
-                    f"activity field {name!r} is {len(activity[name])} characters long; "
-                    f"the maximum is {limit}"
+                    f"activity field {name!r} is {len(activity[name])} characters long; the maximum is {limit}"
                 )
     time = parse_time(activity["time"]) if activity.get("time") is not None else ids.to_utc_ms(now or dj_timezone.now())
     activity["time"] = time

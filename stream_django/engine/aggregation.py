@@ -19,15 +19,14 @@ a ``.strftime("...")`` call; a missing field renders as an empty string.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from django.utils.module_loading import import_string
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_TERM = re.compile(
-    r"""^(?P<name>\w+)(?P<attrs>(?:\.\w+)*?)(?:\.strftime\((?P<q>["'])(?P<fmt>[^"']*)(?P=q)\))?$"""
-)
+_TERM = re.compile(r"""^(?P<name>\w+)(?P<attrs>(?:\.\w+)*?)(?:\.strftime\((?P<q>["'])(?P<fmt>[^"']*)(?P=q)\))?$""")
 GROUP_MAX_LENGTH = 255
 
 
@@ -44,7 +43,7 @@ class Template:
             if term is None:
                 raise ValueError(
                     f"cannot evaluate {match.group(0)!r} in {source!r}: use a field "
-                    "name, optionally with .attribute lookups and .strftime(\"...\")"
+                    'name, optionally with .attribute lookups and .strftime("...")'
                 )
             attrs = [a for a in term.group("attrs").split(".") if a]
             self.parts.append((term.group("name"), attrs, term.group("fmt")))

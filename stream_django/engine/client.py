@@ -8,8 +8,9 @@ hosted service's), so code written for stream-django runs unchanged.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from stream_django.backends.base import BaseStorageBackend, Group, Page
 from stream_django.engine import fanout, ids, serializer
@@ -41,8 +42,8 @@ MAX_LIMIT = 100
 MAX_COPY_LIMIT = 1000
 MAX_FOLLOW_LIMIT = 500
 MAX_BATCH = 100
-TRUE_VALUES = {True, 1, "1", "true", "True"}
-FALSE_VALUES = {False, 0, "0", "false", "False", "", None}
+TRUE_VALUES = {True, "1", "true", "True"}
+FALSE_VALUES = {False, "0", "false", "False", "", None}
 
 
 class _Timer:
@@ -133,15 +134,13 @@ class Feed:
         if not activity_list:
             return None
         if len(activity_list) > MAX_BATCH:
-            raise InputException(
-                f"add_activities takes at most {MAX_BATCH} activities, got {len(activity_list)}"
-            )
+            raise InputException(f"add_activities takes at most {MAX_BATCH} activities, got {len(activity_list)}")
         with _timed() as t:
             results = self._add(prepare_many(activity_list))
         return {"activities": results, "duration": t.duration}
 
     def _add(self, prepared: list[PreparedActivity]) -> list[dict[str, Any]]:
-        self.group
+        get_group(self.slug)  # an unknown feed group raises here
         for activity in prepared:
             for target in activity.to:
                 get_group(slug_of(target))
@@ -152,7 +151,7 @@ class Feed:
         """Remove by ``activity_id`` or ``foreign_id`` (here and everywhere it fanned out)."""
         if activity_id is None and foreign_id is None:
             raise InputException("remove_activity needs activity_id or foreign_id")
-        self.group
+        get_group(self.slug)  # an unknown feed group raises here
         with _timed() as t:
             if activity_id is not None:
                 keys = [ids.id_to_key(activity_id, param="activity_id")]
@@ -162,7 +161,9 @@ class Feed:
                 fanout.remove_activities(self.backend, self.id, keys)
         return {"removed": activity_id if activity_id is not None else foreign_id, "duration": t.duration}
 
-    def follow(self, target_feed_slug: Any, target_user_id: Any, activity_copy_limit: int | None = None, **extra_data: Any) -> dict[str, Any]:
+    def follow(
+        self, target_feed_slug: Any, target_user_id: Any, activity_copy_limit: int | None = None, **extra_data: Any
+    ) -> dict[str, Any]:
         """Follow the flat feed ``target_feed_slug:target_user_id``."""
         with _timed() as t:
             self.client._follow([(self.id, feed_id(target_feed_slug, target_user_id))], activity_copy_limit)
@@ -172,7 +173,7 @@ class Feed:
         """Stop following; purge its activities here unless ``keep_history``."""
         target = feed_id(target_feed_slug, target_user_id)
         with _timed() as t:
-            self.group
+            get_group(self.slug)  # an unknown feed group raises here
             fanout.unfollow_many(self.backend, [(self.id, target, parse_bool(keep_history, "keep_history"))])
         return {"duration": t.duration}
 
@@ -190,16 +191,12 @@ class Feed:
         added_set = set(parse_targets(added_targets))
         removed_set = set(parse_targets(removed_targets))
         if added_set & removed_set:
-            raise InputException(
-                f"targets {sorted(added_set & removed_set)} are both added and removed"
-            )
+            raise InputException(f"targets {sorted(added_set & removed_set)} are both added and removed")
         with _timed() as t:
             key = ids.id_to_key(ids.activity_id(str(foreign_id), parse_time(time)))
             stored = self.backend.get_activities([key]).get(key)
             if stored is None:
-                raise DoesNotExistException(
-                    f"no activity with foreign_id {foreign_id!r} and time {time!r}"
-                )
+                raise DoesNotExistException(f"no activity with foreign_id {foreign_id!r} and time {time!r}")
             data = serializer.loads(stored)
             current = list(data.get("to", []))
             if new_targets is not None:
@@ -227,9 +224,7 @@ class Feed:
         if reactions is not None and not isinstance(reactions, dict):
             raise TypeError("reactions must be a dict")
         if params.get("ranking"):
-            raise FeedConfigException(
-                f"ranking {params['ranking']!r} is not available: local feeds are chronological"
-            )
+            raise FeedConfigException(f"ranking {params['ranking']!r} is not available: local feeds are chronological")
         with _timed() as t:
             page = self._page(params, aggregated=group.is_aggregated)
             if group.is_aggregated:
@@ -239,7 +234,9 @@ class Feed:
                 response = {"results": [decode(e.json, ids.key_to_id(e.key), e.origin) for e in entries]}
             results = response["results"]
             if page.limit and len(results) == page.limit:
-                response["next"] = f"/api/v1.0/feed/{self.slug}/{self.user_id}/?id_lt={results[-1]['id']}&limit={page.limit}"
+                response["next"] = (
+                    f"/api/v1.0/feed/{self.slug}/{self.user_id}/?id_lt={results[-1]['id']}&limit={page.limit}"
+                )
             else:
                 response["next"] = ""
         response["duration"] = t.duration
@@ -278,9 +275,7 @@ class Feed:
             else:
                 marks[name] = parse_bool(value, name)
         stored = self.backend.read_groups(self.id, group, page, **marks)
-        response: dict[str, Any] = {
-            "results": [self._group_result(group, g) for g in stored.groups]
-        }
+        response: dict[str, Any] = {"results": [self._group_result(group, g) for g in stored.groups]}
         if group.is_notification:
             response["unseen"] = stored.unseen
             response["unread"] = stored.unread
@@ -353,9 +348,7 @@ class Client:
     def _follow(self, pairs: list[tuple[str, str]], activity_copy_limit: Any) -> None:
         from stream_django.conf import stream_settings
 
-        copy_limit = (
-            stream_settings.ACTIVITY_COPY_LIMIT if activity_copy_limit is None else activity_copy_limit
-        )
+        copy_limit = stream_settings.ACTIVITY_COPY_LIMIT if activity_copy_limit is None else activity_copy_limit
         copy_limit = parse_int(copy_limit, "activity_copy_limit", maximum=MAX_COPY_LIMIT)
         for source, target in pairs:
             get_group(slug_of(source))
@@ -363,17 +356,17 @@ class Client:
             if source == target:
                 raise InputException(f"feed {source!r} cannot follow itself")
             if not target_group.is_flat:
-                raise FeedConfigException(
-                    f"only flat feeds can be followed; {target!r} is {target_group.type}"
-                )
+                raise FeedConfigException(f"only flat feeds can be followed; {target!r} is {target_group.type}")
         fanout.follow_many(self.backend, list(dict.fromkeys(pairs)), copy_limit)
 
     def follow_many(self, follows: Sequence[dict[str, Any]], activity_copy_limit: int | None = None) -> dict[str, Any]:
         """Create many follows ``[{"source": "slug:id", "target": "slug:id"}]``."""
         with _timed() as t:
             pairs = [
-                (parse_feed_id(_item(f, "source", i), what=f"follows[{i}].source"),
-                 parse_feed_id(_item(f, "target", i), what=f"follows[{i}].target"))
+                (
+                    parse_feed_id(_item(f, "source", i), what=f"follows[{i}].source"),
+                    parse_feed_id(_item(f, "target", i), what=f"follows[{i}].target"),
+                )
                 for i, f in enumerate(follows)
             ]
             if pairs:
@@ -406,7 +399,14 @@ class Client:
                 self.backend.add_to_many(prepared, list(dict.fromkeys(targets)))
         return {"duration": t.duration}
 
-    def get_activities(self, ids: Sequence[str] | None = None, foreign_id_times: Sequence[Any] | None = None, enrich: bool = False, reactions: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+    def get_activities(
+        self,
+        ids: Sequence[str] | None = None,
+        foreign_id_times: Sequence[Any] | None = None,
+        enrich: bool = False,
+        reactions: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
         """Return activities by ``ids`` or by ``(foreign_id, time)`` pairs; unknown ones are omitted."""
         if (ids is None) == (foreign_id_times is None):
             raise TypeError("One of ids or foreign_id_times must be provided")
@@ -470,7 +470,14 @@ class Client:
                 )
         self.backend.replace_activities(prepared)
 
-    def activity_partial_update(self, id: str | None = None, foreign_id: str | None = None, time: Any = None, set: dict[str, Any] | None = None, unset: Sequence[str] | None = None) -> dict[str, Any]:
+    def activity_partial_update(
+        self,
+        id: str | None = None,
+        foreign_id: str | None = None,
+        time: Any = None,
+        set: dict[str, Any] | None = None,
+        unset: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
         """Set and unset fields (dotted paths) of one activity."""
         if id is not None:
             change: dict[str, Any] = {"id": id}
@@ -515,7 +522,9 @@ class Client:
             results.append(activity)
         return {"activities": results, "duration": t.duration}
 
-    def follow_stats(self, feed_id: str, followers_slugs: Sequence[str] | None = None, following_slugs: Sequence[str] | None = None) -> dict[str, Any]:
+    def follow_stats(
+        self, feed_id: str, followers_slugs: Sequence[str] | None = None, following_slugs: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """Count the followers and followings of ``feed_id``."""
         feed = parse_feed_id(feed_id)
         followers_slugs = [validate_slug(s) for s in followers_slugs] if followers_slugs else None
@@ -570,6 +579,5 @@ def _apply_changes(data: dict[str, Any], set_: dict[str, Any], unset: Sequence[s
 def _check_path(path: Any, index: int) -> None:
     if not isinstance(path, str) or not path or path.split(".")[0] in _IMMUTABLE:
         raise InputException(
-            f"changes[{index}]: field {path!r} cannot be set or unset "
-            f"({', '.join(sorted(_IMMUTABLE))} are fixed)"
+            f"changes[{index}]: field {path!r} cannot be set or unset ({', '.join(sorted(_IMMUTABLE))} are fixed)"
         )

@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import F, Q
@@ -254,7 +255,9 @@ def validate_step(step: Any) -> dict[str, Any]:
             raise InvalidFanoutMessage(f"fan-out step {step!r} needs a 'source' feed id and a list of 'keys'")
         if (op == ADD and not step.get("plan")) or "range" in step:
             bounds = step.get("range")
-            if not (isinstance(bounds, list) and len(bounds) == 2 and all(b is None or isinstance(b, str) for b in bounds)):
+            if not (
+                isinstance(bounds, list) and len(bounds) == 2 and all(b is None or isinstance(b, str) for b in bounds)
+            ):
                 raise InvalidFanoutMessage(f"fan-out step {step!r} needs 'plan' or a 'range' [after, upto]")
     else:
         pairs = step.get("pairs")

@@ -17,8 +17,9 @@ settings (``STREAM_USER_FEED``, ``STREAM_NEWS_FEEDS``,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -68,7 +69,9 @@ class FeedGroup:
         return render_group(self.aggregation_format, activity)
 
 
-def default_feed_config(user_feed: str, news_feeds: dict[str, str], notification_feed: str) -> dict[str, dict[str, Any]]:
+def default_feed_config(
+    user_feed: str, news_feeds: dict[str, str], notification_feed: str
+) -> dict[str, dict[str, Any]]:
     """Return the ``STREAM_FEEDS`` equivalent of stream-django's feed settings."""
     config: dict[str, dict[str, Any]] = {user_feed: {"type": FLAT}}
     for name, slug in news_feeds.items():
@@ -86,15 +89,11 @@ def parse_feed_groups(config: Any) -> dict[str, FeedGroup]:
     from stream_django.engine.aggregation import load_format
 
     if not isinstance(config, dict) or not config:
-        raise ImproperlyConfigured(
-            f"STREAM_FEEDS must be a non-empty dict of slug -> options, got {config!r}"
-        )
+        raise ImproperlyConfigured(f"STREAM_FEEDS must be a non-empty dict of slug -> options, got {config!r}")
     groups = {}
     for slug, options in config.items():
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
-            raise ImproperlyConfigured(
-                f"STREAM_FEEDS: feed group slug {slug!r} must be 1-64 letters, digits or _"
-            )
+            raise ImproperlyConfigured(f"STREAM_FEEDS: feed group slug {slug!r} must be 1-64 letters, digits or _")
         if isinstance(options, str):
             options = {"type": options}
         if not isinstance(options, dict):
@@ -109,9 +108,7 @@ def parse_feed_groups(config: Any) -> dict[str, FeedGroup]:
             )
         kind = options.get("type", FLAT)
         if kind not in FEED_TYPES:
-            raise ImproperlyConfigured(
-                f"STREAM_FEEDS[{slug!r}]['type'] must be one of {FEED_TYPES}, got {kind!r}"
-            )
+            raise ImproperlyConfigured(f"STREAM_FEEDS[{slug!r}]['type'] must be one of {FEED_TYPES}, got {kind!r}")
         max_length = options.get("max_length", DEFAULT_MAX_LENGTH[kind])
         if max_length is not None and (
             not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1
@@ -128,9 +125,7 @@ def parse_feed_groups(config: Any) -> dict[str, FeedGroup]:
         try:
             fmt = load_format(fmt)
         except (ImportError, ValueError, TypeError) as e:
-            raise ImproperlyConfigured(
-                f"STREAM_FEEDS[{slug!r}]['aggregation_format'] is invalid: {e}"
-            ) from e
+            raise ImproperlyConfigured(f"STREAM_FEEDS[{slug!r}]['aggregation_format'] is invalid: {e}") from e
         groups[slug] = FeedGroup(
             slug=slug,
             type=kind,
@@ -174,26 +169,21 @@ def get_group(slug: str) -> FeedGroup:
         return feed_groups()[slug]
     except KeyError:
         raise FeedConfigException(
-            f"feed group {slug!r} does not exist; configured groups are "
-            f"{sorted(feed_groups())} (see STREAM_FEEDS)"
+            f"feed group {slug!r} does not exist; configured groups are {sorted(feed_groups())} (see STREAM_FEEDS)"
         ) from None
 
 
 def validate_slug(slug: Any) -> str:
     value = str(slug)
     if not SLUG_RE.match(value):
-        raise InputException(
-            f"feed slug {slug!r} is invalid: use 1-64 letters, digits or _"
-        )
+        raise InputException(f"feed slug {slug!r} is invalid: use 1-64 letters, digits or _")
     return value
 
 
 def validate_user_id(user_id: Any) -> str:
     value = str(user_id)
     if not USER_ID_RE.match(value):
-        raise InputException(
-            f"feed user id {user_id!r} is invalid: use 1-255 letters, digits, _ or -"
-        )
+        raise InputException(f"feed user id {user_id!r} is invalid: use 1-255 letters, digits, _ or -")
     return value
 
 

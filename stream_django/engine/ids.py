@@ -114,9 +114,7 @@ def id_to_key(value: str, *, param: str = "id") -> str:
     try:
         u = uuid.UUID(str(value))
     except (ValueError, AttributeError, TypeError):
-        raise InputException(
-            f"{param} must be an activity id (a version-1 UUID), got {value!r}"
-        ) from None
+        raise InputException(f"{param} must be an activity id (a version-1 UUID), got {value!r}") from None
     if u.version != 1:
         raise InputException(f"{param} must be an activity id (a version-1 UUID), got {value!r}")
     return f"{u.time:015x}{u.clock_seq_hi_variant:02x}{u.clock_seq_low:02x}{u.node:012x}"

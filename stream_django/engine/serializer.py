@@ -42,14 +42,17 @@ def dumps(value: Any, *, field: str | None = None) -> str:
     """
     try:
         return json.dumps(
-            value, default=_default, sort_keys=True, separators=(",", ":"),
-            ensure_ascii=False, allow_nan=False,
+            value,
+            default=_default,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
         )
     except (TypeError, ValueError) as e:
         where = f"field {field!r}" if field else "the activity"
         raise InputException(
-            f"{where} is not JSON-serialisable ({e}); store references "
-            "(create_model_reference) and plain data instead"
+            f"{where} is not JSON-serialisable ({e}); store references (create_model_reference) and plain data instead"
         ) from None
 
 

@@ -5,105 +5,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='FailedOperation',
+            name="FailedOperation",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('operation', models.CharField(max_length=16)),
-                ('model', models.CharField(max_length=255)),
-                ('object_pk', models.CharField(max_length=255)),
-                ('feed', models.CharField(max_length=320)),
-                ('payload', models.TextField()),
-                ('error', models.TextField()),
-                ('attempts', models.IntegerField(default=1)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("operation", models.CharField(max_length=16)),
+                ("model", models.CharField(max_length=255)),
+                ("object_pk", models.CharField(max_length=255)),
+                ("feed", models.CharField(max_length=320)),
+                ("payload", models.TextField()),
+                ("error", models.TextField()),
+                ("attempts", models.IntegerField(default=1)),
             ],
             options={
-                'db_table': 'stream_django_failed_operation',
-                'ordering': ['id'],
+                "db_table": "stream_django_failed_operation",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='StoredActivity',
+            name="StoredActivity",
             fields=[
-                ('key', models.CharField(max_length=31, primary_key=True, serialize=False)),
-                ('foreign_id', models.CharField(blank=True, db_index=True, default='', max_length=255)),
-                ('data', models.TextField()),
+                ("key", models.CharField(max_length=31, primary_key=True, serialize=False)),
+                ("foreign_id", models.CharField(blank=True, db_index=True, default="", max_length=255)),
+                ("data", models.TextField()),
             ],
             options={
-                'db_table': 'stream_django_activity',
+                "db_table": "stream_django_activity",
             },
         ),
         migrations.CreateModel(
-            name='ActivityGroup',
+            name="ActivityGroup",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('feed', models.CharField(max_length=320)),
-                ('name', models.CharField(max_length=255)),
-                ('latest_key', models.CharField(max_length=31)),
-                ('created_at', models.DateTimeField()),
-                ('activity_count', models.IntegerField(default=0)),
-                ('actor_count', models.IntegerField(default=0)),
-                ('is_seen', models.BooleanField(default=False)),
-                ('is_read', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("feed", models.CharField(max_length=320)),
+                ("name", models.CharField(max_length=255)),
+                ("latest_key", models.CharField(max_length=31)),
+                ("created_at", models.DateTimeField()),
+                ("activity_count", models.IntegerField(default=0)),
+                ("actor_count", models.IntegerField(default=0)),
+                ("is_seen", models.BooleanField(default=False)),
+                ("is_read", models.BooleanField(default=False)),
             ],
             options={
-                'db_table': 'stream_django_group',
-                'indexes': [models.Index(fields=['feed', 'latest_key'], name='stream_group_latest'), models.Index(fields=['feed', 'is_seen'], name='stream_group_seen'), models.Index(fields=['feed', 'is_read'], name='stream_group_read')],
-                'constraints': [models.UniqueConstraint(fields=('feed', 'name'), name='stream_group_feed_name')],
+                "db_table": "stream_django_group",
+                "indexes": [
+                    models.Index(fields=["feed", "latest_key"], name="stream_group_latest"),
+                    models.Index(fields=["feed", "is_seen"], name="stream_group_seen"),
+                    models.Index(fields=["feed", "is_read"], name="stream_group_read"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("feed", "name"), name="stream_group_feed_name")],
             },
         ),
         migrations.CreateModel(
-            name='Follow',
+            name="Follow",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('source', models.CharField(max_length=320)),
-                ('source_slug', models.CharField(max_length=64)),
-                ('target', models.CharField(max_length=320)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("source", models.CharField(max_length=320)),
+                ("source_slug", models.CharField(max_length=64)),
+                ("target", models.CharField(max_length=320)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'stream_django_follow',
-                'indexes': [models.Index(fields=['target', 'source_slug'], name='stream_follow_target')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'target'), name='stream_follow_pair')],
+                "db_table": "stream_django_follow",
+                "indexes": [models.Index(fields=["target", "source_slug"], name="stream_follow_target")],
+                "constraints": [models.UniqueConstraint(fields=("source", "target"), name="stream_follow_pair")],
             },
         ),
         migrations.CreateModel(
-            name='GroupEntry',
+            name="GroupEntry",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('feed', models.CharField(max_length=320)),
-                ('group_name', models.CharField(max_length=255)),
-                ('actor', models.CharField(max_length=191)),
-                ('origin', models.CharField(blank=True, max_length=320, null=True)),
-                ('activity', models.ForeignKey(db_column='activity_key', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stream_django.storedactivity')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("feed", models.CharField(max_length=320)),
+                ("group_name", models.CharField(max_length=255)),
+                ("actor", models.CharField(max_length=191)),
+                ("origin", models.CharField(blank=True, max_length=320, null=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        db_column="activity_key",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stream_django.storedactivity",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'stream_django_group_entry',
-                'indexes': [models.Index(fields=['feed', 'group_name', 'activity'], name='stream_gentry_group'), models.Index(fields=['feed', 'group_name', 'actor'], name='stream_gentry_actor'), models.Index(fields=['origin'], name='stream_gentry_origin')],
-                'constraints': [models.UniqueConstraint(fields=('feed', 'activity'), name='stream_gentry_feed_activity')],
+                "db_table": "stream_django_group_entry",
+                "indexes": [
+                    models.Index(fields=["feed", "group_name", "activity"], name="stream_gentry_group"),
+                    models.Index(fields=["feed", "group_name", "actor"], name="stream_gentry_actor"),
+                    models.Index(fields=["origin"], name="stream_gentry_origin"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("feed", "activity"), name="stream_gentry_feed_activity")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FeedEntry',
+            name="FeedEntry",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('feed', models.CharField(max_length=320)),
-                ('origin', models.CharField(blank=True, max_length=320, null=True)),
-                ('activity', models.ForeignKey(db_column='activity_key', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stream_django.storedactivity')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("feed", models.CharField(max_length=320)),
+                ("origin", models.CharField(blank=True, max_length=320, null=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        db_column="activity_key",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stream_django.storedactivity",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'stream_django_entry',
-                'indexes': [models.Index(fields=['origin'], name='stream_entry_origin')],
-                'constraints': [models.UniqueConstraint(fields=('feed', 'activity'), name='stream_entry_feed_activity')],
+                "db_table": "stream_django_entry",
+                "indexes": [models.Index(fields=["origin"], name="stream_entry_origin")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("feed", "activity"), name="stream_entry_feed_activity")
+                ],
             },
         ),
     ]

@@ -5,30 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stream_django', '0001_initial'),
+        ("stream_django", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FanoutChunk',
+            name="FanoutChunk",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('bulk', models.BooleanField(default=False)),
-                ('steps', models.TextField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.IntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("bulk", models.BooleanField(default=False)),
+                ("steps", models.TextField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.IntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
             ],
             options={
-                'db_table': 'stream_django_fanout_chunk',
-                'ordering': ['id'],
+                "db_table": "stream_django_fanout_chunk",
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='follow',
-            index=models.Index(fields=['target', 'source'], name='stream_follow_target_source'),
+            model_name="follow",
+            index=models.Index(fields=["target", "source"], name="stream_follow_target_source"),
         ),
     ]

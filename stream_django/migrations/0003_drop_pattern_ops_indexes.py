@@ -31,7 +31,6 @@ def drop_pattern_ops_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("stream_django", "0002_fanout"),
     ]

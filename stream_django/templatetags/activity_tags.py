@@ -30,10 +30,7 @@ missing_data_policies = [LOG, IGNORE, FAIL]
 
 
 def handle_not_enriched_data(activity: Any, policy: str) -> None:
-    message = (
-        f"could not enrich field(s) {activity.not_enriched_data!r} "
-        f"for activity #{activity.get('id')}"
-    )
+    message = f"could not enrich field(s) {activity.not_enriched_data!r} for activity #{activity.get('id')}"
     if policy == IGNORE:
         return
     if policy == FAIL:
@@ -47,9 +44,7 @@ def handle_not_enriched_data(activity: Any, policy: str) -> None:
 @register.simple_tag(takes_context=True)
 def render_activity(context: Any, activity: Any, template_prefix: str = "", missing_data_policy: str = LOG) -> str:
     if missing_data_policy not in missing_data_policies:
-        raise TypeError(
-            f"{missing_data_policy} is not a valid missing_data_policy; use one of {missing_data_policies}"
-        )
+        raise TypeError(f"{missing_data_policy} is not a valid missing_data_policy; use one of {missing_data_policies}")
     if hasattr(activity, "enriched") and not activity.enriched:
         handle_not_enriched_data(activity, missing_data_policy)
         return ""

@@ -34,7 +34,9 @@ def fan_out_queries(func) -> tuple[int, int]:
 
 def followers(n: int, target: str) -> None:
     stream_client.follow_many([{"source": f"timeline:{i}", "target": target} for i in range(n)], activity_copy_limit=0)
-    stream_client.follow_many([{"source": f"timeline_aggregated:{i}", "target": target} for i in range(n)], activity_copy_limit=0)
+    stream_client.follow_many(
+        [{"source": f"timeline_aggregated:{i}", "target": target} for i in range(n)], activity_copy_limit=0
+    )
 
 
 def test_fan_out_costs_the_same_number_of_queries_for_5_or_500_followers():
@@ -47,12 +49,17 @@ def test_fan_out_costs_the_same_number_of_queries_for_5_or_500_followers():
     assert small == big
     # the direct feed (one statement), timeline (one), timeline_aggregated (two)
     assert max(small_trims, big_trims) <= 4
-    assert FeedEntry.objects.filter(activity_id=StoredActivity.objects.get(foreign_id="testapp.Tweet:2").key).count() == 501
+    assert (
+        FeedEntry.objects.filter(activity_id=StoredActivity.objects.get(foreign_id="testapp.Tweet:2").key).count()
+        == 501
+    )
     assert stream_client.feed("timeline_aggregated", 499).get()["results"][0]["activity_count"] == 1
 
 
 def test_a_fan_out_runs_no_statement_for_feed_groups_nobody_follows_with():
-    stream_client.follow_many([{"source": f"timeline:{i}", "target": "user:1"} for i in range(10)], activity_copy_limit=0)
+    stream_client.follow_many(
+        [{"source": f"timeline:{i}", "target": "user:1"} for i in range(10)], activity_copy_limit=0
+    )
     flat_only, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(1)))
     stream_client.feed("timeline_aggregated", 1).follow("user", 1, activity_copy_limit=0)
     with_aggregated, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(2)))
@@ -66,6 +73,7 @@ def test_a_new_activity_fans_out_with_a_plain_insert_and_a_repeat_changes_nothin
     feed = stream_client.feed("user", 1)
     with CaptureQueriesContext(connection) as ctx:
         feed.add_activity(act(1))
+
     def plain(ctx) -> list[bool]:
         """Whether each fan-out statement inserts without conflict handling."""
         return [
@@ -158,13 +166,14 @@ def test_works_without_use_tz(settings):
     assert stream_client.feed("notification", 1).get()["unseen"] == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pattern-ops indexes: runs in the PostgreSQL leg")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's pattern-ops indexes: runs in the PostgreSQL leg"
+)
 def test_no_pattern_ops_index_on_the_feed_tables():
     """Migration 0003 drops the ``..._like`` indexes no query of the backend uses."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tablename, indexname FROM pg_indexes WHERE tablename LIKE 'stream_django_%%' "
-            "AND indexdef LIKE %s",
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename LIKE 'stream_django_%%' AND indexdef LIKE %s",
             ["%varchar_pattern_ops%"],
         )
         assert cursor.fetchall() == []

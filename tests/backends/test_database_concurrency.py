@@ -46,7 +46,9 @@ def run_concurrently(work) -> None:
 def test_direct_adds_to_one_group():
     def work(i: int) -> None:
         for n in range(PER_THREAD):
-            stream_client.feed("notification", 1).add_activity(act(i * 100 + n, verb="like", seconds=n, actor=f"actor{i}"))
+            stream_client.feed("notification", 1).add_activity(
+                act(i * 100 + n, verb="like", seconds=n, actor=f"actor{i}")
+            )
 
     run_concurrently(work)
     (group,) = stream_client.feed("notification", 1).get()["results"]

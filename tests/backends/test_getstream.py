@@ -246,7 +246,13 @@ def test_notify_targets_are_sent_with_their_tokens(hosted, ann, bob):
 def test_an_edited_instance_is_updated_by_foreign_id_and_time(hosted, ann):
     ok(hosted, "POST", f"{API}feed/user/{ann.pk}/", status=201)
     tweet = Tweet.objects.create(user=ann, text="hello", created_at=WHEN)
-    stored = {**expected_tweet(tweet), "time": WHEN_MS, "id": "b3a6b000-1560-11f1-8080-8000282f2ea5", "origin": None, "target": ""}
+    stored = {
+        **expected_tweet(tweet),
+        "time": WHEN_MS,
+        "id": "b3a6b000-1560-11f1-8080-8000282f2ea5",
+        "origin": None,
+        "target": "",
+    }
     ok(hosted, "GET", f"{API}activities/", {"results": [stored]})
     ok(hosted, "POST", f"{API}activities/", status=201)
     tweet.text = "hello, world"
@@ -279,7 +285,13 @@ def test_changed_targets_go_through_activity_to_targets(hosted, ann, bob):
     reply = Tweet.objects.create(user=ann, text="reply", created_at=WHEN)
     stored = {**expected_tweet(reply), "time": WHEN_MS, "id": "b3a6b000-1560-11f1-8080-8000282f2ea5"}
     ok(hosted, "GET", f"{API}activities/", {"results": [stored]})
-    ok(hosted, "POST", f"{API}feed_targets/user/{ann.pk}/activity_to_targets/", {"activity": {}, "added": [], "removed": []}, status=201)
+    ok(
+        hosted,
+        "POST",
+        f"{API}feed_targets/user/{ann.pk}/activity_to_targets/",
+        {"activity": {}, "added": [], "removed": []},
+        status=201,
+    )
     ok(hosted, "POST", f"{API}activities/", status=201)
     reply.parent = parent
     reply.save()
@@ -330,22 +342,35 @@ def test_pin_is_published_on_creation_only(hosted, ann):
 
 @pytest.mark.django_db(transaction=True)
 def test_hosted_input_error_surfaces_and_outage_is_recorded(hosted, ann):
-    hosted.add("POST", f"{API}feed/user/{ann.pk}/", status=400,
-               json={"code": 4, "detail": "bad", "exception": "InputException", "status_code": 400})
+    hosted.add(
+        "POST",
+        f"{API}feed/user/{ann.pk}/",
+        status=400,
+        json={"code": 4, "detail": "bad", "exception": "InputException", "status_code": 400},
+    )
     with pytest.raises(ours.InputException):
         Tweet.objects.create(user=ann, text="rejected", created_at=WHEN)
     hosted.replace("POST", f"{API}feed/user/{ann.pk}/", body=requests.ConnectionError("refused"))
     tweet = Tweet.objects.create(user=ann, text="outage", created_at=WHEN)
     (failure,) = FailedOperation.objects.all()
     assert failure.operation == "add" and failure.object_pk == str(tweet.pk)
-    assert failure.error.startswith("BackendUnavailable: getstream backend: cannot reach https://api.stream-io-api.com/")
+    assert failure.error.startswith(
+        "BackendUnavailable: getstream backend: cannot reach https://api.stream-io-api.com/"
+    )
 
 
 # -- errors ---------------------------------------------------------------
 
 
 def error_body(code, exception, status, **extra):
-    return {"code": code, "detail": f"{exception} detail", "duration": "0.1ms", "exception": exception, "status_code": status, **extra}
+    return {
+        "code": code,
+        "detail": f"{exception} detail",
+        "duration": "0.1ms",
+        "exception": exception,
+        "status_code": status,
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
@@ -376,8 +401,12 @@ def test_error_codes_become_our_exceptions(hosted, code, name, status, ours_cls,
 
 
 def test_field_errors_are_in_the_message(hosted):
-    hosted.add("POST", f"{API}feed/user/1/", status=400,
-               json=error_body(4, "InputException", 400, exception_fields={"actor": ["This field is required."]}))
+    hosted.add(
+        "POST",
+        f"{API}feed/user/1/",
+        status=400,
+        json=error_body(4, "InputException", 400, exception_fields={"actor": ["This field is required."]}),
+    )
     with pytest.raises(stream.exceptions.InputException, match='Field "actor" errors'):
         feed_manager.get_user_feed(1).add_activity({"verb": "tweet", "object": "x"})
     try:
@@ -393,7 +422,9 @@ def test_field_errors_are_in_the_message(hosted):
         lambda: stream_client.feed("user", 1).follow("user", "a b"),
         lambda: stream_client.feed("user", 1).unfollow("bad slug", 2),
         lambda: stream_client.feed("user", 1).add_activity({"actor": "a", "verb": "v", "object": "o", "to": ["user"]}),
-        lambda: stream_client.feed("user", 1).add_activities([{"actor": "a", "verb": "v", "object": "o", "to": ["x:1:2"]}]),
+        lambda: stream_client.feed("user", 1).add_activities(
+            [{"actor": "a", "verb": "v", "object": "o", "to": ["x:1:2"]}]
+        ),
         lambda: stream_client.feed("user", 1).remove_activity(),
         lambda: stream_client.get_activities(foreign_id_times=[("fid",)]),
     ],
@@ -469,8 +500,11 @@ def test_enrich_and_render_hosted_activities(hosted, ann, bob):
     tweet = Tweet(user=ann, text="hello", created_at=WHEN)
     Tweet.objects.bulk_create([tweet])  # bulk_create sends no signals
     gone = {**hosted_activity(tweet), "object": "testapp.Tweet:999999", "id": "other"}
-    hosted.add("GET", f"{API}feed/timeline/{bob.pk}/",
-               json={"results": [hosted_activity(tweet), gone], "next": "", "duration": "2ms"})
+    hosted.add(
+        "GET",
+        f"{API}feed/timeline/{bob.pk}/",
+        json={"results": [hosted_activity(tweet), gone], "next": "", "duration": "2ms"},
+    )
     results = feed_manager.get_news_feeds(bob.pk)["timeline"].get(limit=25)["results"]
     assert results[0]["time"] == WHEN.replace(microsecond=123000)
     enriched = Enrich().enrich_activities(results)

@@ -13,9 +13,10 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -145,7 +146,9 @@ def test_fan_out_and_removal_cost_round_trips_per_batch_not_per_follower(prefix,
         assert results[0]["origin"] == "user:big"
     assert b.redis.get(b.refs_key(key_of(2))) == str(big + 1)  # one reference per entry
 
-    pipelines, _ = trips.measure(lambda: stream_client.feed("user", "big").remove_activity(foreign_id="testapp.Tweet:2"))
+    pipelines, _ = trips.measure(
+        lambda: stream_client.feed("user", "big").remove_activity(foreign_id="testapp.Tweet:2")
+    )
     # the foreign-id index and the entry, the body, the direct entry and its
     # reference, then the followers' entries batch by batch
     assert pipelines == 5 + per_batch * (big // batch) + 1
@@ -166,7 +169,9 @@ def test_follow_with_copy_costs_a_few_round_trips_whatever_the_copy_limit(prefix
         assert pipelines <= 3  # follow + newest entries, references + bodies, entries
     assert len(stream_client.feed("timeline", 2).get(limit=100)["results"]) == 100
     assert stream_client.follow_stats("user:1")["results"]["followers"]["count"] == 2
-    assert sum(g["activity_count"] for g in stream_client.feed("timeline_aggregated", 2).get(limit=100)["results"]) == 300
+    assert (
+        sum(g["activity_count"] for g in stream_client.feed("timeline_aggregated", 2).get(limit=100)["results"]) == 300
+    )
 
 
 def test_user_streams_round_trips(prefix, trips, settings, django_user_model):
@@ -198,13 +203,15 @@ def test_cursors_are_exact_inside_one_millisecond(prefix):
     feed = stream_client.feed("user", 1)
     same_ms = at(10)
     feed.add_activities(
-        [act(n) | {"time": same_ms} for n in range(30)]
-        + [act(100, seconds=9.999), act(101, seconds=10.001)]
+        [act(n) | {"time": same_ms} for n in range(30)] + [act(100, seconds=9.999), act(101, seconds=10.001)]
     )
     ids = [a["id"] for a in feed.get(limit=100)["results"]]
     assert len(ids) == 32
     assert ids == sorted(ids, key=id_to_key, reverse=True)
-    assert (ids[0], ids[-1]) == (prepare_activity(act(101, seconds=10.001)).id, prepare_activity(act(100, seconds=9.999)).id)
+    assert (ids[0], ids[-1]) == (
+        prepare_activity(act(101, seconds=10.001)).id,
+        prepare_activity(act(100, seconds=9.999)).id,
+    )
     for i in (1, 7, 16, 30):
         assert [a["id"] for a in feed.get(limit=100, id_lt=ids[i])["results"]] == ids[i + 1 :]
         assert [a["id"] for a in feed.get(limit=100, id_lte=ids[i])["results"]] == ids[i:]
@@ -316,7 +323,9 @@ def test_a_cluster_purge_overtaken_by_a_new_follow_copies_again(redis_cluster_se
     b.follow_many([("timeline:7", "user:1")], 10)
     b.unfollow_many([("timeline:7", "user:1", True)])
     # Followed again (with its copy) after the purge checked the follow.
-    done = _first_call_on(monkeypatch, "_purge", [("timeline:7", "user:1")], lambda: b.follow_many([("timeline:7", "user:1")], 10))
+    done = _first_call_on(
+        monkeypatch, "_purge", [("timeline:7", "user:1")], lambda: b.follow_many([("timeline:7", "user:1")], 10)
+    )
     b.purge_chunk([("timeline:7", "user:1")])
     assert done
     assert fids(stream_client.feed("timeline", 7).get()) == [f"testapp.Tweet:{n}" for n in (2, 1, 0)]
@@ -327,8 +336,12 @@ def test_a_copy_overtaken_by_the_unfollow_purges_after_itself(prefix, monkeypatc
     b.add_activities("user:1", [prepare_activity(act(n)) for n in range(3)])
     b.follow_many([("timeline:7", "user:1")], 0)
     # Unfollowed (and purged) after the copy checked the follow.
-    done = _first_call_on(monkeypatch, "_copy_newest", [("timeline:7", "user:1")],
-                          lambda: b.unfollow_many([("timeline:7", "user:1", False)]))
+    done = _first_call_on(
+        monkeypatch,
+        "_copy_newest",
+        [("timeline:7", "user:1")],
+        lambda: b.unfollow_many([("timeline:7", "user:1", False)]),
+    )
     b.copy_chunk([("timeline:7", "user:1")], 10)
     assert done
     assert stream_client.feed("timeline", 7).get()["results"] == []
@@ -391,7 +404,9 @@ def test_a_server_that_goes_away_raises_backend_unavailable(settings):
             feed.add_activity(act(1))
             stop_server(server)
             for call in (feed.get, lambda: feed.add_activity(act(2)), lambda: feed.follow("user", 2)):
-                with pytest.raises(BackendUnavailable, match=rf"the redis redis://127\.0\.0\.1:{port}/0 cannot be reached"):
+                with pytest.raises(
+                    BackendUnavailable, match=rf"the redis redis://127\.0\.0\.1:{port}/0 cannot be reached"
+                ):
                     call()
             server = start_server(port, directory)  # empty: no data, no scripts
             feed.add_activity(act(3))

@@ -15,12 +15,14 @@ def groups(response):
 
 def test_default_aggregation_is_verb_and_day(feeds):
     feed = feeds.feed("timeline_aggregated", 1)
-    feed.add_activities([
-        act(1, verb="like"),
-        act(2, verb="like", actor="auth.User:2"),
-        act(3, verb="tweet"),
-        act(90000, verb="like"),  # the next day
-    ])
+    feed.add_activities(
+        [
+            act(1, verb="like"),
+            act(2, verb="like", actor="auth.User:2"),
+            act(3, verb="tweet"),
+            act(90000, verb="like"),  # the next day
+        ]
+    )
     page = feed.get()
     assert groups(page) == ["like_2026-03-02", "tweet_2026-03-01", "like_2026-03-01"]
     like = page["results"][2]

@@ -93,10 +93,12 @@ def test_follow_many_and_unfollow_many(feeds):
     assert fids(feeds.feed("timeline", 2).get()) == ["testapp.Tweet:1"]
     feeds.follow_many([{"source": "timeline:4", "target": "user:1"}], activity_copy_limit=0)
     assert fids(feeds.feed("timeline", 4).get()) == []
-    feeds.unfollow_many([
-        {"source": "timeline:2", "target": "user:1"},
-        {"source": "timeline:3", "target": "user:1", "keep_history": True},
-    ])
+    feeds.unfollow_many(
+        [
+            {"source": "timeline:2", "target": "user:1"},
+            {"source": "timeline:3", "target": "user:1", "keep_history": True},
+        ]
+    )
     assert fids(feeds.feed("timeline", 2).get()) == []
     assert fids(feeds.feed("timeline", 3).get()) == ["testapp.Tweet:1"]
     assert [f["feed_id"] for f in feeds.feed("user", 1).followers()["results"]] == ["timeline:4"]

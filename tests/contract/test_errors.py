@@ -9,7 +9,9 @@ from stream_django.exceptions import CustomFieldException, FeedConfigException, 
 from .helpers import act, fids
 
 
-@pytest.mark.parametrize("slug, user_id", [("bad slug", 1), ("user", "a b"), ("user", ""), ("x" * 65, 1), ("user", "é:1")])
+@pytest.mark.parametrize(
+    "slug, user_id", [("bad slug", 1), ("user", "a b"), ("user", ""), ("x" * 65, 1), ("user", "é:1")]
+)
 def test_invalid_feed_ids(feeds, slug, user_id):
     with pytest.raises(InputException) as info:
         feeds.feed(slug, user_id)

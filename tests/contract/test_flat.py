@@ -122,7 +122,9 @@ def test_time_defaults_to_now(feeds):
 
 def test_time_accepts_iso_strings_and_is_kept_to_the_millisecond(feeds):
     feed = feeds.feed("user", 1)
-    feed.add_activity({"actor": "a", "verb": "v", "object": "o", "time": "2026-03-01T12:00:00.123456", "foreign_id": "x"})
+    feed.add_activity(
+        {"actor": "a", "verb": "v", "object": "o", "time": "2026-03-01T12:00:00.123456", "foreign_id": "x"}
+    )
     feed.add_activity({"actor": "a", "verb": "v", "object": "o", "time": "2026-03-01T12:00:01Z", "foreign_id": "y"})
     times = [a["time"] for a in feed.get()["results"]]
     assert times == [at(1), at(0.123)]

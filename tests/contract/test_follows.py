@@ -137,7 +137,9 @@ def test_followers_and_following(feeds):
     assert [f["feed_id"] for f in feeds.feed("user", 1).followers(offset=1, limit=1)["results"]] == ["timeline:3"]
     following = feeds.feed("timeline", 2).following()["results"]
     assert [f["target_id"] for f in following] == ["user:5", "user:1"]
-    assert [f["target_id"] for f in feeds.feed("timeline", 2).following(feeds=["user:1", "user:9"])["results"]] == ["user:1"]
+    assert [f["target_id"] for f in feeds.feed("timeline", 2).following(feeds=["user:1", "user:9"])["results"]] == [
+        "user:1"
+    ]
     assert feeds.feed("timeline", 2).following(feeds=["user:9"])["results"] == []
     assert [f["feed_id"] for f in feeds.feed("user", 1).followers(feeds=["timeline:3"])["results"]] == ["timeline:3"]
 
@@ -180,7 +182,9 @@ def test_aggregated_feeds_can_follow_flat_feeds(feeds):
 def test_update_activity_to_targets(feeds):
     feed = feeds.feed("user", 1)
     added = feed.add_activity(act(1, to=["topic:a"]))
-    response = feed.update_activity_to_targets("testapp.Tweet:1", added["time"], added_targets=["topic:b"], removed_targets=["topic:a"])
+    response = feed.update_activity_to_targets(
+        "testapp.Tweet:1", added["time"], added_targets=["topic:b"], removed_targets=["topic:a"]
+    )
     assert response["activity"]["to"] == ["topic:b"]
     assert response["added"] == ["topic:b"]
     assert response["removed"] == ["topic:a"]
@@ -190,4 +194,6 @@ def test_update_activity_to_targets(feeds):
     assert feed.get()["results"][0]["to"] == ["topic:c"]
     assert fids(feeds.feed("topic", "b").get()) == []
     with pytest.raises(InputException):
-        feed.update_activity_to_targets("testapp.Tweet:1", added["time"], added_targets=["topic:x"], removed_targets=["topic:x"])
+        feed.update_activity_to_targets(
+            "testapp.Tweet:1", added["time"], added_targets=["topic:x"], removed_targets=["topic:x"]
+        )

@@ -18,12 +18,13 @@ from __future__ import annotations
 import functools
 import random
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone as dt_timezone
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any, TypeVar
 
 from django.conf import settings
-
 from django.core import checks
 from django.db import InterfaceError, OperationalError, connections, transaction
 
@@ -119,7 +120,7 @@ class DatabaseBackend(BaseStorageBackend):
     def address(self) -> str:
         try:
             conn = connections[self.using]
-        except Exception:
+        except Exception:  # noqa: BLE001 - an address for an error message, whatever is wrong
             return f"database {self.using!r}"
         host = conn.settings_dict.get("HOST") or "local"
         return f"database {self.using!r} ({conn.vendor} {conn.settings_dict.get('NAME')} on {host})"
@@ -130,8 +131,7 @@ class DatabaseBackend(BaseStorageBackend):
         if self.using not in settings.DATABASES:
             return [
                 checks.Error(
-                    f"STREAM_BACKEND_OPTIONS['using'] names database {self.using!r}, "
-                    "which is not in DATABASES.",
+                    f"STREAM_BACKEND_OPTIONS['using'] names database {self.using!r}, which is not in DATABASES.",
                     hint=f"Use one of {sorted(settings.DATABASES)}.",
                     id="stream_django.E010",
                 )
@@ -392,9 +392,13 @@ class DatabaseBackend(BaseStorageBackend):
         named = []
         for key, text, origin in items:
             decoded = serializer.loads(text)
-            named.append((key, group.group_key(decoded), str(decoded.get("actor", ""))[:ACTOR_INDEX_LENGTH], origin, decoded))
+            named.append(
+                (key, group.group_key(decoded), str(decoded.get("actor", ""))[:ACTOR_INDEX_LENGTH], origin, decoded)
+            )
         existing = set(
-            GroupEntry.objects.using(db).filter(feed=feed, activity_id__in=[n[0] for n in named]).values_list("activity_id", flat=True)
+            GroupEntry.objects.using(db)
+            .filter(feed=feed, activity_id__in=[n[0] for n in named])
+            .values_list("activity_id", flat=True)
         )
         named = [n for n in named if n[0] not in existing]
         if not named:
@@ -402,14 +406,23 @@ class DatabaseBackend(BaseStorageBackend):
         names = {n[1] for n in named}
         groups = {g.name: g for g in ActivityGroup.objects.using(db).filter(feed=feed, name__in=names)}
         actors: dict[str, set[str]] = {}
-        for name, actor in GroupEntry.objects.using(db).filter(feed=feed, group_name__in=names).values_list("group_name", "actor").distinct():
+        for name, actor in (
+            GroupEntry.objects.using(db)
+            .filter(feed=feed, group_name__in=names)
+            .values_list("group_name", "actor")
+            .distinct()
+        ):
             actors.setdefault(name, set()).add(actor)
-        for key, name, actor, origin, decoded in named:
+        for key, name, actor, _origin, _decoded in named:
             g = groups.get(name)
             if g is None:
                 g = groups[name] = ActivityGroup(
-                    feed=feed, name=name, latest_key=key, created_at=_to_db(ids.key_time(key)),
-                    activity_count=0, actor_count=0,
+                    feed=feed,
+                    name=name,
+                    latest_key=key,
+                    created_at=_to_db(ids.key_time(key)),
+                    activity_count=0,
+                    actor_count=0,
                 )
             g.activity_count += 1
             g.latest_key = max(g.latest_key, key)
@@ -490,6 +503,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _delete_key(self, cursor: Any, key: str, feeds: list[str], origins: list[str]) -> None:
         """Delete ``key`` from ``feeds`` and from the feeds it reached from ``origins``."""
+
         def scope(alias: str) -> str:
             text = f"({alias}feed IN ({sql.placeholders(feeds)})"
             if origins:
@@ -603,8 +617,7 @@ class DatabaseBackend(BaseStorageBackend):
         # One index-ordered, limited scan per feed: the cost stops at at_most
         # rows per feed, whatever the plan for a plain filter would be.
         parts = [
-            f"SELECT one FROM (SELECT 1 AS one FROM {FOLLOW} f WHERE f.target = %s "
-            f"ORDER BY f.source LIMIT %s) t{i}"
+            f"SELECT one FROM (SELECT 1 AS one FROM {FOLLOW} f WHERE f.target = %s ORDER BY f.source LIMIT %s) t{i}"
             for i in range(len(feeds))
         ]
         with self._guard(), connections[self.using].cursor() as cursor:
@@ -637,15 +650,27 @@ class DatabaseBackend(BaseStorageBackend):
         deleted = 0
         with self._write() as cursor:
             live = set(self._lock_activities(cursor, keys, exclusive=True))
-            held = set(FeedEntry.objects.using(db).filter(feed=source, activity_id__in=live).values_list("activity_id", flat=True))
+            held = set(
+                FeedEntry.objects.using(db)
+                .filter(feed=source, activity_id__in=live)
+                .values_list("activity_id", flat=True)
+            )
             gone = sorted(live - held)
             for key in gone:
                 budget = limit - deleted
                 if budget <= 0:
                     break
-                feeds = list(FeedEntry.objects.using(db).filter(activity_id=key, origin=source).values_list("feed", flat=True)[:budget])
+                feeds = list(
+                    FeedEntry.objects.using(db)
+                    .filter(activity_id=key, origin=source)
+                    .values_list("feed", flat=True)[:budget]
+                )
                 if len(feeds) < budget:
-                    feeds += GroupEntry.objects.using(db).filter(activity_id=key, origin=source).values_list("feed", flat=True)[: budget - len(feeds)]
+                    feeds += (
+                        GroupEntry.objects.using(db)
+                        .filter(activity_id=key, origin=source)
+                        .values_list("feed", flat=True)[: budget - len(feeds)]
+                    )
                 if feeds:
                     self._delete_key(cursor, key, feeds, [])
                     deleted += len(feeds)
@@ -958,7 +983,9 @@ class DatabaseBackend(BaseStorageBackend):
             qs = qs.filter(target__in=among)
         return self._follows(qs, offset, limit)
 
-    def follow_counts(self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None) -> tuple[int, int]:
+    def follow_counts(
+        self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
+    ) -> tuple[int, int]:
         followers = FollowRow.objects.using(self.using).filter(target=feed)
         if followers_slugs:
             followers = followers.filter(source_slug__in=followers_slugs)

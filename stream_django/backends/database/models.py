@@ -28,18 +28,17 @@ class FeedEntry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     feed = models.CharField(max_length=FEED_ID_LENGTH)
-    activity = models.ForeignKey(
-        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+"
-    )
-    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)
+    activity = models.ForeignKey(StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+")
+    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:
         app_label = "stream_django"
         db_table = "stream_django_entry"
-        constraints = [
-            models.UniqueConstraint(fields=["feed", "activity"], name="stream_entry_feed_activity")
-        ]
+        constraints = [models.UniqueConstraint(fields=["feed", "activity"], name="stream_entry_feed_activity")]
         indexes = [models.Index(fields=["origin"], name="stream_entry_origin")]
+
+    def __str__(self) -> str:
+        return f"{self.feed} <- {self.activity_id}"
 
 
 class GroupEntry(models.Model):
@@ -48,25 +47,24 @@ class GroupEntry(models.Model):
     id = models.BigAutoField(primary_key=True)
     feed = models.CharField(max_length=FEED_ID_LENGTH)
     group_name = models.CharField(max_length=255)
-    activity = models.ForeignKey(
-        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+"
-    )
+    activity = models.ForeignKey(StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+")
     #: Truncated to 191 characters so the (feed, group, actor) index fits
     #: MySQL's 3072-byte key limit; only used to count distinct actors.
     actor = models.CharField(max_length=191)
-    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)
+    origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:
         app_label = "stream_django"
         db_table = "stream_django_group_entry"
-        constraints = [
-            models.UniqueConstraint(fields=["feed", "activity"], name="stream_gentry_feed_activity")
-        ]
+        constraints = [models.UniqueConstraint(fields=["feed", "activity"], name="stream_gentry_feed_activity")]
         indexes = [
             models.Index(fields=["feed", "group_name", "activity"], name="stream_gentry_group"),
             models.Index(fields=["feed", "group_name", "actor"], name="stream_gentry_actor"),
             models.Index(fields=["origin"], name="stream_gentry_origin"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.feed} [{self.group_name}] <- {self.activity_id}"
 
 
 class ActivityGroup(models.Model):
@@ -85,15 +83,16 @@ class ActivityGroup(models.Model):
     class Meta:
         app_label = "stream_django"
         db_table = "stream_django_group"
-        constraints = [
-            models.UniqueConstraint(fields=["feed", "name"], name="stream_group_feed_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["feed", "name"], name="stream_group_feed_name")]
         indexes = [
             models.Index(fields=["feed", "latest_key"], name="stream_group_latest"),
             # unseen / unread counts read only the groups they count
             models.Index(fields=["feed", "is_seen"], name="stream_group_seen"),
             models.Index(fields=["feed", "is_read"], name="stream_group_read"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.feed} [{self.name}]"
 
 
 class Follow(models.Model):
@@ -109,14 +108,15 @@ class Follow(models.Model):
     class Meta:
         app_label = "stream_django"
         db_table = "stream_django_follow"
-        constraints = [
-            models.UniqueConstraint(fields=["source", "target"], name="stream_follow_pair")
-        ]
+        constraints = [models.UniqueConstraint(fields=["source", "target"], name="stream_follow_pair")]
         indexes = [
             models.Index(fields=["target", "source_slug"], name="stream_follow_target"),
             # Keyset pagination of a feed's followers for chunked fan-out.
             models.Index(fields=["target", "source"], name="stream_follow_target_source"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
 
 
 class FailedOperation(models.Model):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) -> str:
@@ -26,7 +27,9 @@ def placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def upsert(vendor: str, table: str, columns: Sequence[str], select: str, conflict: Sequence[str], assignments: str) -> str:
+def upsert(
+    vendor: str, table: str, columns: Sequence[str], select: str, conflict: Sequence[str], assignments: str
+) -> str:
     """``INSERT ... SELECT`` that runs ``assignments`` on rows that already exist.
 
     In ``assignments``, ``{table}.column`` is the existing row's value.

@@ -86,7 +86,9 @@ class GetStreamBackend(BaseBackend):
                 ("STREAM_API_KEY", "STREAM_API_SECRET") if creds["api_key"] else ("STREAM_API_SECRET", "STREAM_API_KEY")
             )
             return f"the getstream backend has {present} but no {missing}"
-        return "the getstream backend needs STREAM_API_KEY and STREAM_API_SECRET (or the STREAM_URL environment variable)"
+        return (
+            "the getstream backend needs STREAM_API_KEY and STREAM_API_SECRET (or the STREAM_URL environment variable)"
+        )
 
     @classmethod
     def build_client(cls, creds: dict[str, Any] | None = None) -> HostedClient:

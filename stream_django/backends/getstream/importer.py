@@ -97,9 +97,19 @@ class ImportStats:
     problems: list[str] = field(default_factory=list)
 
     COUNTERS = (
-        "follows", "follows_removed", "follows_rejected", "activities_read", "activities_written",
-        "fanout_copies", "direct_copies", "rejected", "without_foreign_id", "id_mismatches",
-        "groups_seen", "groups_read", "truncated_feeds",
+        "follows",
+        "follows_removed",
+        "follows_rejected",
+        "activities_read",
+        "activities_written",
+        "fanout_copies",
+        "direct_copies",
+        "rejected",
+        "without_foreign_id",
+        "id_mismatches",
+        "groups_seen",
+        "groups_read",
+        "truncated_feeds",
     )
 
     def copy(self) -> ImportStats:
@@ -114,9 +124,9 @@ class ImportStats:
             if change:
                 data[name] = change
         if len(self.mismatches) > len(since.mismatches):
-            data["mismatches"] = [dataclasses.asdict(m) for m in self.mismatches[len(since.mismatches):]]
+            data["mismatches"] = [dataclasses.asdict(m) for m in self.mismatches[len(since.mismatches) :]]
         if len(self.problems) > len(since.problems):
-            data["problems"] = self.problems[len(since.problems):]
+            data["problems"] = self.problems[len(since.problems) :]
         return data
 
     def apply(self, delta: dict[str, Any]) -> None:
@@ -190,8 +200,7 @@ class Journal:
             raise JournalError(f"{self.path} is not an import journal of this version ({self.VERSION})")
         if header.get("signature") != self.signature:
             raise JournalError(
-                f"{self.path} belongs to another import ({header.get('signature')}; "
-                f"this one is {self.signature})"
+                f"{self.path} belongs to another import ({header.get('signature')}; this one is {self.signature})"
             )
         self.exists = True
         for event in events:
@@ -487,8 +496,11 @@ class GetStreamImporter:
         self.stats.groups_read += len(marks["is_read"])
         if (marks["is_seen"] or marks["is_read"]) and not self.dry_run:
             self.destination.read_groups(
-                feed, group, Page(limit=0),
-                mark_seen=sorted(marks["is_seen"]), mark_read=sorted(marks["is_read"]),
+                feed,
+                group,
+                Page(limit=0),
+                mark_seen=sorted(marks["is_seen"]),
+                mark_read=sorted(marks["is_read"]),
             )
 
     # -- one activity ----------------------------------------------------------

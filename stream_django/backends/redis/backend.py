@@ -49,10 +49,11 @@ import functools
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from django.core import checks
 
@@ -148,9 +149,7 @@ class RedisBackend(BaseStorageBackend):
         self.prefix = prefix
         batch = self.options.get("batch_size", stream_settings.FANOUT_CHUNK_SIZE)
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-            raise InvalidStreamBackend(
-                f"STREAM_BACKEND_OPTIONS['batch_size'] must be a positive int, got {batch!r}"
-            )
+            raise InvalidStreamBackend(f"STREAM_BACKEND_OPTIONS['batch_size'] must be a positive int, got {batch!r}")
         self.batch_size = batch
         extra = stream_settings.USER_STREAMS_REDIS_CLIENT_ARGUMENTS
         client_options = dict(extra) if isinstance(extra, dict) else {}
@@ -388,11 +387,9 @@ class RedisBackend(BaseStorageBackend):
 
     def _release(self, released: Counter[str]) -> None:
         """Drop references; bodies nothing points to go (with their index entry)."""
-        self._run([
-            ("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k]))
-            for k, n in released.items()
-            if n > 0
-        ])
+        self._run(
+            [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
+        )
 
     def _remove_from_each(self, removing: dict[str, list[str]]) -> Counter[str]:
         """Remove from each feed of ``removing`` its keys, whatever their origin."""
@@ -434,10 +431,12 @@ class RedisBackend(BaseStorageBackend):
             known = direct.setdefault(activity.key, [])
             known += [f for f in feeds if f not in known]
         released: Counter[str] = Counter({k: len(feeds) for k, feeds in direct.items()})
-        self._run([
-            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, released[k], self.prefix, k]))
-            for k, a in activities.items()
-        ])
+        self._run(
+            [
+                ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, released[k], self.prefix, k]))
+                for k, a in activities.items()
+            ]
+        )
         if removals:
             self._remove_everywhere(removals, {}, holders=remove_holders)
         names = _Names({k: a.json for k, a in activities.items()})
@@ -518,8 +517,16 @@ class RedisBackend(BaseStorageBackend):
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             spec = json.dumps(self._fan_out_spec(keys, names))
-            self._batches(low, high, size, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
-                "script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec])))
+            self._batches(
+                low,
+                high,
+                size,
+                lambda lo, hi: tuple(
+                    self._call(  # type: ignore[return-value]
+                        "script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec]
+                    )
+                ),
+            )
             return
 
         def batch(lo: str, hi: str) -> tuple[str, int]:
@@ -553,7 +560,7 @@ class RedisBackend(BaseStorageBackend):
         if not keys:
             return
         released: Counter[str] = Counter({k: len(feeds) for k in keys})
-        entries: dict[str, str | None] = {k: source for k in keys}
+        entries: dict[str, str | None] = dict.fromkeys(keys, source)
         for new, trimmed in self._run([c for f in feeds if (c := self._entry_call(f, entries, names))]):
             released.subtract(new)
             released.update(trimmed)
@@ -573,8 +580,16 @@ class RedisBackend(BaseStorageBackend):
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in feed_groups().items()})
-            self._batches(low, high, size, lambda lo, hi: tuple(self._call(  # type: ignore[return-value]
-                "script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys])))
+            self._batches(
+                low,
+                high,
+                size,
+                lambda lo, hi: tuple(
+                    self._call(  # type: ignore[return-value]
+                        "script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys]
+                    )
+                ),
+            )
             return
 
         def batch(lo: str, hi: str) -> tuple[str, int]:
@@ -661,7 +676,9 @@ class RedisBackend(BaseStorageBackend):
             calls.append(("script:FOLLOW_ADD", ([base + "fg"], [base + "fgc", "", "", now, *targets])))
         for target, sources in by_target.items():
             base = self.base(target)
-            calls.append(("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", base + "fl", now, *sources])))
+            calls.append(
+                ("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", base + "fl", now, *sources]))
+            )
         self._copy_newest(pairs, copy_limit, before=calls)
 
     def _copy_newest(self, pairs: Sequence[tuple[str, str]], copy_limit: int, before: Sequence[Call] = ()) -> None:
@@ -672,7 +689,9 @@ class RedisBackend(BaseStorageBackend):
         pipeline): an activity added meanwhile is either among those read or
         reaches the source through fan-out."""
         targets = list(dict.fromkeys(t for _, t in pairs)) if copy_limit else []
-        out = self._run([*before, *[("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]])
+        out = self._run(
+            [*before, *[("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]]
+        )
         if not targets:
             return
         newest = out[len(before) :]
@@ -690,10 +709,12 @@ class RedisBackend(BaseStorageBackend):
         grouped = any(g is not None and g.is_aggregated for g in map(self._group, plan))
         # References first (a body that is gone takes none), and the bodies
         # the aggregated feeds need to name groups.
-        out = self._run([
-            *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
-            *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
-        ])
+        out = self._run(
+            [
+                *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
+                *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
+            ]
+        )
         gone = {k for k, ok in zip(keys, out) if not ok}
         names = _Names({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
         calls = []
@@ -713,7 +734,9 @@ class RedisBackend(BaseStorageBackend):
         for source, target, keep_history in items:
             base = self.base(target)
             keep = "1" if keep_history else "0"
-            calls.append(("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", base + "fl", keep, now, source])))
+            calls.append(
+                ("script:FOLLOW_REMOVE", ([base + "fr"], [base + "frc", base + "fk", base + "fl", keep, now, source]))
+            )
             base = self.base(source)
             calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "", "0", now, target])))
         self._run(calls)
@@ -816,10 +839,9 @@ class RedisBackend(BaseStorageBackend):
                 for key in self.redis.scan_iter(match=f"{self.prefix}{{*}}:{suffix}", count=1000):
                     feeds.add(key[len(start) : key.rindex("}:")])
         ordered = sorted(feeds)
-        self._run([
-            ("zunionstore", (self.base(f) + "fl", {self.base(f) + "fr": 0, self.base(f) + "fk": 0}))
-            for f in ordered
-        ])
+        self._run(
+            [("zunionstore", (self.base(f) + "fl", {self.base(f) + "fr": 0, self.base(f) + "fk": 0})) for f in ordered]
+        )
         return len(ordered)
 
     def _follow_exists(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
@@ -876,8 +898,15 @@ class RedisBackend(BaseStorageBackend):
     ) -> GroupPage:
         high, low = self._bounds(page)
         base = self.base(feed)
-        argv: list[Any] = [base, high, low, page.offset, page.limit, group.activities_per_group,
-                           "1" if group.is_notification else "0"]
+        argv: list[Any] = [
+            base,
+            high,
+            low,
+            page.offset,
+            page.limit,
+            group.activities_per_group,
+            "1" if group.is_notification else "0",
+        ]
         for mark in (mark_seen, mark_read):
             if mark is True:
                 argv += ["a", 0]
@@ -923,14 +952,18 @@ class RedisBackend(BaseStorageBackend):
             # Bodies spread over the slots: one GET each, every node's at once.
             values = self._run([("get", (self.body_key(k),)) for k in keys])
         else:
-            values = self._run([
-                ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],))
-                for i in range(0, len(keys), MGET_SIZE)
-            ])
+            values = self._run(
+                [
+                    ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],))
+                    for i in range(0, len(keys), MGET_SIZE)
+                ]
+            )
             values = [v for chunk in values for v in chunk]
         return {k: v for k, v in zip(keys, values) if v is not None}
 
-    def _follow_rows(self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool) -> list[Follow]:
+    def _follow_rows(
+        self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool
+    ) -> list[Follow]:
         if limit == 0:
             return []
         if among is not None:
@@ -955,10 +988,15 @@ class RedisBackend(BaseStorageBackend):
     def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
         return self._follow_rows(self.base(feed) + "fg", feed, offset, limit, among, followers=False)
 
-    def follow_counts(self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None) -> tuple[int, int]:
+    def follow_counts(
+        self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
+    ) -> tuple[int, int]:
         base = self.base(feed)
         calls: list[Call] = []
-        for zset, counts, slugs in ((base + "fr", base + "frc", followers_slugs), (base + "fg", base + "fgc", following_slugs)):
+        for zset, counts, slugs in (
+            (base + "fr", base + "frc", followers_slugs),
+            (base + "fg", base + "fgc", following_slugs),
+        ):
             if slugs:
                 calls.append(("hmget", (counts, list(slugs))))
             else:

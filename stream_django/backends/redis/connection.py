@@ -68,9 +68,7 @@ def parse_url(url: Any, *, cluster: bool = False) -> Node:
         raise InvalidStreamBackend(f"STREAM_REDIS_URL: {url!r} is not a redis:// or rediss:// URL")
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
-        raise InvalidStreamBackend(
-            f"STREAM_REDIS_URL {url!r} must start with redis:// or rediss://"
-        )
+        raise InvalidStreamBackend(f"STREAM_REDIS_URL {url!r} must start with redis:// or rediss://")
     try:
         port = parts.port or 6379
     except ValueError:
@@ -85,9 +83,7 @@ def parse_url(url: Any, *, cluster: bool = False) -> Node:
             f"STREAM_REDIS_URL {url!r}: the path must be a database number, got {path!r}"
         ) from None
     if cluster and db:
-        raise InvalidStreamBackend(
-            f"STREAM_REDIS_URL {url!r}: a Redis Cluster has only database 0"
-        )
+        raise InvalidStreamBackend(f"STREAM_REDIS_URL {url!r}: a Redis Cluster has only database 0")
     return Node(
         scheme=parts.scheme,
         host=parts.hostname,
@@ -105,8 +101,7 @@ def parse_urls(value: Any) -> tuple[list[Node], bool]:
     if isinstance(value, (list, tuple)) and value:
         return [parse_url(v, cluster=True) for v in value], True
     raise InvalidStreamBackend(
-        "STREAM_REDIS_URL must be a redis:// URL or a non-empty list of cluster node URLs, "
-        f"got {value!r}"
+        f"STREAM_REDIS_URL must be a redis:// URL or a non-empty list of cluster node URLs, got {value!r}"
     )
 
 
@@ -145,9 +140,7 @@ def _build(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
     if first.scheme == "rediss":
         kwargs["ssl"] = True
     if cluster:
-        return RedisCluster(
-            startup_nodes=[ClusterNode(n.host, n.port) for n in nodes], **kwargs
-        )
+        return RedisCluster(startup_nodes=[ClusterNode(n.host, n.port) for n in nodes], **kwargs)
     kwargs.pop("read_from_replicas", None)
     if not kwargs.get("retry_on_timeout"):
         # Reconnect and resend after a broken connection, but not after a

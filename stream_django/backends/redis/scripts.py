@@ -29,7 +29,9 @@ local function find(e, k)
 end
 """
 
-_FLAT_ADD_FN = _FIND + """
+_FLAT_ADD_FN = (
+    _FIND
+    + """
 -- The members to write, with their lexical bounds, built once per batch.
 local function flat_items(keys, origins)
   local items = {}
@@ -56,10 +58,13 @@ local function flat_add(e, maxlen, slack, items, added, trimmed)
   end
 end
 """
+)
 
 #: KEYS[1] flat entries; ARGV: max_length (0 = unbounded), slack, then pairs
 #: (key, origin). Returns {added keys, trimmed keys}.
-FLAT_ADD = _FLAT_ADD_FN + """
+FLAT_ADD = (
+    _FLAT_ADD_FN
+    + """
 local keys, origins, added, trimmed = {}, {}, {}, {}
 for i = 3, #ARGV, 2 do
   keys[#keys + 1] = ARGV[i]
@@ -68,10 +73,13 @@ end
 flat_add(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), flat_items(keys, origins), added, trimmed)
 return {added, trimmed}
 """
+)
 
 #: KEYS[1] flat entries; ARGV: restrict ('1': only entries whose origin is
 #: listed), n origins, the origins, then keys. Returns the removed keys.
-FLAT_REMOVE = _FIND + """
+FLAT_REMOVE = (
+    _FIND
+    + """
 local e = KEYS[1]
 local restrict = ARGV[1] == '1'
 local norig = tonumber(ARGV[2])
@@ -88,6 +96,7 @@ for i = 3 + norig, #ARGV do
 end
 return removed
 """
+)
 
 #: KEYS[1] flat entries; ARGV: origin, then optionally the origin's
 #: followers zset and this feed's id: nothing happens while the feed is
@@ -108,7 +117,9 @@ return removed
 """
 
 #: KEYS[1] flat entries; ARGV keys. Returns {key, origin} pairs of the keys held.
-FLAT_FIND = _FIND + """
+FLAT_FIND = (
+    _FIND
+    + """
 local found = {}
 for i = 1, #ARGV do
   local m = find(KEYS[1], ARGV[i])
@@ -119,6 +130,7 @@ for i = 1, #ARGV do
 end
 return found
 """
+)
 
 # -- aggregated and notification feeds -------------------------------------
 #
@@ -161,7 +173,9 @@ local function remove_key(B, k, allowed)
 end
 """
 
-_GROUP_ADD_FN = _GROUP_REMOVE_FN + """
+_GROUP_ADD_FN = (
+    _GROUP_REMOVE_FN
+    + """
 local function group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed)
   local g = B .. 'g'
   for i, k in ipairs(keys) do
@@ -200,10 +214,13 @@ local function group_add(B, notify, maxlen, slack, keys, names, actors, origins,
   end
 end
 """
+)
 
 #: KEYS[1] B.g; ARGV: B, notification ('1'/'0'), max groups (0 = unbounded),
 #: slack, then quads (key, group, actor, origin). Returns {added, trimmed}.
-GROUP_ADD = _GROUP_ADD_FN + """
+GROUP_ADD = (
+    _GROUP_ADD_FN
+    + """
 local keys, names, actors, origins, added, trimmed = {}, {}, {}, {}, {}, {}
 for i = 5, #ARGV, 4 do
   keys[#keys + 1], names[#names + 1] = ARGV[i], ARGV[i + 1]
@@ -212,9 +229,12 @@ end
 group_add(ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4]), keys, names, actors, origins, added, trimmed)
 return {added, trimmed}
 """
+)
 
 #: KEYS[1] B.g; ARGV: B, restrict, n origins, origins, keys. Returns removed keys.
-GROUP_REMOVE = _GROUP_REMOVE_FN + """
+GROUP_REMOVE = (
+    _GROUP_REMOVE_FN
+    + """
 local B = ARGV[1]
 local norig = tonumber(ARGV[3])
 local allowed = nil
@@ -228,11 +248,14 @@ for i = 4 + norig, #ARGV do
 end
 return removed
 """
+)
 
 #: KEYS[1] B.g; ARGV: B, origin, then optionally the origin's followers
 #: zset and this feed's id (as FLAT_PURGE). Removes the entries that came
 #: from origin.
-GROUP_PURGE = _GROUP_REMOVE_FN + """
+GROUP_PURGE = (
+    _GROUP_REMOVE_FN
+    + """
 local B, origin = ARGV[1], ARGV[2]
 if ARGV[3] and redis.call('ZSCORE', ARGV[3], ARGV[4]) then return {} end
 local doomed = {}
@@ -247,6 +270,7 @@ for _, k in ipairs(doomed) do
 end
 return removed
 """
+)
 
 #: KEYS[1] B.g; ARGV: B, keys. Returns {key, origin} pairs of the keys held.
 GROUP_FIND = """
@@ -341,7 +365,9 @@ end
 
 #: KEYS[1] the zset; ARGV: counts hash, kept zset and holders zset ('' on
 #: the following side), now (µs), then feeds. A follower leaves the kept set.
-FOLLOW_ADD = _NEXT_SCORE + """
+FOLLOW_ADD = (
+    _NEXT_SCORE
+    + """
 local z, counts, kept, holders = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local now = next_score(z, tonumber(ARGV[4]))
 local added = 0
@@ -360,12 +386,15 @@ for i = 5, #ARGV do
 end
 return added
 """
+)
 
 #: KEYS[1] the zset; ARGV: counts hash, kept zset and holders zset ('' on
 #: the following side), keep history ('1'/'0'), now (µs), then feeds. A
 #: follower that keeps its history joins the kept set and stays among the
 #: holders (removals still reach its copies).
-FOLLOW_REMOVE = _NEXT_SCORE + """
+FOLLOW_REMOVE = (
+    _NEXT_SCORE
+    + """
 local z, counts, kept, holders, keep = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
 local removed = 0
 for i = 6, #ARGV do
@@ -385,6 +414,7 @@ for i = 6, #ARGV do
 end
 return removed
 """
+)
 
 _FOLLOWING_FN = """
 local function following(z, members)
@@ -415,7 +445,10 @@ return marks
 #: holders read (followers only, with current), the last holder read, how
 #: many were read}. (Used on a cluster, where the holders' feeds are in
 #: other slots.)
-HOLDERS = _FIND + _FOLLOWING_FN + """
+HOLDERS = (
+    _FIND
+    + _FOLLOWING_FN
+    + """
 local SB = ARGV[1]
 local held = {}
 for i = 6, #ARGV do
@@ -432,6 +465,7 @@ if ARGV[5] == '1' and #members > 0 then
 end
 return {held, out, members[#members] or '', #members}
 """
+)
 
 # -- activity bodies ----------------------------------------------------------
 #
@@ -453,7 +487,9 @@ end
 
 #: KEYS[1] body, KEYS[2] references; ARGV: json, foreign id, references to
 #: add, prefix, key.
-BODY_PUT = _FID_INDEX + """
+BODY_PUT = (
+    _FID_INDEX
+    + """
 redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then
   local index = fid_index(ARGV[4], KEYS[1], ARGV[2])
@@ -466,6 +502,7 @@ if ARGV[2] ~= '' then
 end
 return redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]))
 """
+)
 
 #: KEYS[1] body, KEYS[2] references; ARGV: references to add. Returns 1 if
 #: the body exists.
@@ -475,7 +512,9 @@ redis.call('INCRBY', KEYS[2], tonumber(ARGV[1]))
 return 1
 """
 
-_RELEASE_FN = _FID_INDEX + """
+_RELEASE_FN = (
+    _FID_INDEX
+    + """
 local function release(prefix, body_key, refs_key, n, key)
   if redis.call('EXISTS', refs_key) == 0 then return 0 end
   if redis.call('DECRBY', refs_key, n) > 0 then return 0 end
@@ -513,13 +552,17 @@ local function release_counts(prefix, counts)
   end
 end
 """
+)
 
 #: KEYS[1] body, KEYS[2] references; ARGV: references to drop, prefix, key.
 #: At zero, deletes the body, its count and its foreign-id index entry;
 #: returns 1 when it did.
-BODY_RELEASE = _RELEASE_FN + """
+BODY_RELEASE = (
+    _RELEASE_FN
+    + """
 return release(ARGV[2], KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[3])
 """
+)
 
 # -- fan-out on one server ----------------------------------------------------
 #
@@ -536,7 +579,12 @@ return release(ARGV[2], KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[3])
 #: the source still holds into those holders that follow it now, with the
 #: source as origin; raises the references by the entries written and
 #: releases those trimmed. Returns {the last holder read, how many were read}.
-FANOUT = _FLAT_ADD_FN + _GROUP_ADD_FN + _RELEASE_FN + _FOLLOWING_FN + """
+FANOUT = (
+    _FLAT_ADD_FN
+    + _GROUP_ADD_FN
+    + _RELEASE_FN
+    + _FOLLOWING_FN
+    + """
 local P, S = ARGV[1], ARGV[2]
 local SB = P .. '{' .. S .. '}:'
 local spec = cjson.decode(ARGV[6])
@@ -584,13 +632,18 @@ if #held > 0 then
 end
 return {members[#members] or '', #members}
 """
+)
 
 #: KEYS[1] the source's flat entries; ARGV: prefix, source feed id, min, max
 #: (ZRANGEBYLEX bounds over the source's holders), limit, a JSON object
 #: {slug: "f" / "a" / "n"}, then keys. Removes the keys the source no longer
 #: holds from those holders, where the source is their origin, and releases
 #: their references. Returns {the last holder read, how many were read}.
-UNFAN = _FIND + _GROUP_REMOVE_FN + _RELEASE_FN + """
+UNFAN = (
+    _FIND
+    + _GROUP_REMOVE_FN
+    + _RELEASE_FN
+    + """
 local P, S = ARGV[1], ARGV[2]
 local SB = P .. '{' .. S .. '}:'
 local kinds = cjson.decode(ARGV[6])
@@ -621,6 +674,7 @@ if #gone > 0 then
 end
 return {members[#members] or '', #members}
 """
+)
 
 #: KEYS[1] body; ARGV: json. Replaces the data of an existing body; 1 if it existed.
 BODY_REPLACE = """
@@ -636,6 +690,4 @@ SCRIPTS: dict[str, str] = {
 }
 #: SHA1 of each script, as EVALSHA names it (computed here: no SCRIPT LOAD
 #: round trip until a server answers NOSCRIPT).
-SHAS: dict[str, str] = {
-    name: hashlib.sha1(source.encode("utf-8")).hexdigest() for name, source in SCRIPTS.items()
-}
+SHAS: dict[str, str] = {name: hashlib.sha1(source.encode("utf-8")).hexdigest() for name, source in SCRIPTS.items()}

@@ -20,19 +20,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
         parser.add_argument(
-            "--requeue", action="store_true",
+            "--requeue",
+            action="store_true",
             help="Enqueue again the chunks that failed or were claimed more than --older-than seconds ago.",
         )
         parser.add_argument(
-            "--older-than", type=float, default=None,
+            "--older-than",
+            type=float,
+            default=None,
             help="Seconds after which a claimed chunk counts as lost (default: STREAM_FANOUT_RETRY_AFTER).",
         )
         parser.add_argument(
-            "--include-unstarted", action="store_true",
+            "--include-unstarted",
+            action="store_true",
             help="With --requeue, also chunks never started and older than --older-than (their task was lost).",
         )
         parser.add_argument(
-            "--fail-above", type=int, default=None,
+            "--fail-above",
+            type=int,
+            default=None,
             help="Exit with an error when more than this many chunks are outstanding (for monitoring).",
         )
 
@@ -57,8 +63,12 @@ class Command(BaseCommand):
     def _describe(self, state: dict[str, Any], requeued: list[int], requeue: bool) -> None:
         write = self.stdout.write
         write(f"Fan-out chunks outstanding: {state['chunks']} ({state['bulk']} bulk)")
-        labels = {"waiting": "waiting for a worker", "running": "running", "stale": "claimed, not finished",
-                  "failed": "failed"}
+        labels = {
+            "waiting": "waiting for a worker",
+            "running": "running",
+            "stale": "claimed, not finished",
+            "failed": "failed",
+        }
         for name, label in labels.items():
             line = f"  {label}: {state[name]}"
             age = state[f"oldest_{name}_seconds"]

@@ -57,27 +57,50 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--destination", default=DATABASE_BACKEND,
+            "--destination",
+            default=DATABASE_BACKEND,
             help=f"Dotted path of the local backend to fill (default {DATABASE_BACKEND}).",
         )
-        parser.add_argument("--limit", type=int, default=100,
-                            help="Newest entries to copy per feed (default 100).")
-        parser.add_argument("--page-size", type=int, default=MAX_PAGE,
-                            help=f"Entries per getstream.io request, 1-{MAX_PAGE} (default {MAX_PAGE}).")
-        parser.add_argument("--user-ids", nargs="+", metavar="ID",
-                            help="Import these users' feeds (default: every user of the user model).")
-        parser.add_argument("--user-ids-file", metavar="PATH",
-                            help="Import the users whose ids are in this file, one per line ('#' comments).")
-        parser.add_argument("--checkpoint", default=DEFAULT_JOURNAL, metavar="PATH",
-                            help=f"Progress journal (default ./{DEFAULT_JOURNAL}).")
-        parser.add_argument("--restart", action="store_true",
-                            help="Delete the journal and start over.")
-        parser.add_argument("--catch-up", action="store_true",
-                            help="After a finished import: copy the follows and entries changed since.")
-        parser.add_argument("--force", action="store_true",
-                            help="Allow --catch-up into the backend STREAM_BACKEND names (writes paused).")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="Read from getstream.io and report; write nothing (no journal either).")
+        parser.add_argument("--limit", type=int, default=100, help="Newest entries to copy per feed (default 100).")
+        parser.add_argument(
+            "--page-size",
+            type=int,
+            default=MAX_PAGE,
+            help=f"Entries per getstream.io request, 1-{MAX_PAGE} (default {MAX_PAGE}).",
+        )
+        parser.add_argument(
+            "--user-ids",
+            nargs="+",
+            metavar="ID",
+            help="Import these users' feeds (default: every user of the user model).",
+        )
+        parser.add_argument(
+            "--user-ids-file",
+            metavar="PATH",
+            help="Import the users whose ids are in this file, one per line ('#' comments).",
+        )
+        parser.add_argument(
+            "--checkpoint",
+            default=DEFAULT_JOURNAL,
+            metavar="PATH",
+            help=f"Progress journal (default ./{DEFAULT_JOURNAL}).",
+        )
+        parser.add_argument("--restart", action="store_true", help="Delete the journal and start over.")
+        parser.add_argument(
+            "--catch-up",
+            action="store_true",
+            help="After a finished import: copy the follows and entries changed since.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Allow --catch-up into the backend STREAM_BACKEND names (writes paused).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Read from getstream.io and report; write nothing (no journal either).",
+        )
         parser.add_argument("--api-key", help="getstream.io API key (default STREAM_API_KEY).")
         parser.add_argument("--api-secret", help="getstream.io API secret (default STREAM_API_SECRET).")
         parser.add_argument("--location", help="getstream.io region (default STREAM_LOCATION).")
@@ -119,7 +142,7 @@ class Command(BaseCommand):
             raise CommandError(f"--destination: {e}") from e
         if not issubclass(cls, BaseStorageBackend):
             raise CommandError(f"--destination {path!r} is not a local backend (a BaseStorageBackend subclass)")
-        options = stream_settings.BACKEND_OPTIONS if stream_settings.BACKEND == path else {}
+        options = stream_settings.BACKEND_OPTIONS if path == stream_settings.BACKEND else {}
         return cls(dict(options or {}))
 
     @staticmethod
@@ -192,7 +215,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self._importer: GetStreamImporter | None = None
         self._last_percent: dict[str, int] = {}
-        dry_run, catch_up, restart, limit = options["dry_run"], options["catch_up"], options["restart"], options["limit"]
+        dry_run, catch_up, restart, limit = (
+            options["dry_run"],
+            options["catch_up"],
+            options["restart"],
+            options["limit"],
+        )
         if limit < 0:
             raise CommandError(f"--limit must be 0 or more, got {limit}")
         if not 1 <= options["page_size"] <= MAX_PAGE:
@@ -225,16 +253,18 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing will be written.")
 
         self._importer = importer = GetStreamImporter(
-            source, destination, journal,
-            page_size=options["page_size"], copy_limit=stream_settings.ACTIVITY_COPY_LIMIT,
-            dry_run=dry_run, progress=self.progress,
+            source,
+            destination,
+            journal,
+            page_size=options["page_size"],
+            copy_limit=stream_settings.ACTIVITY_COPY_LIMIT,
+            dry_run=dry_run,
+            progress=self.progress,
         )
         try:
             stats = importer.run()
         except StreamApiException as e:
-            where = "" if dry_run else (
-                f" Progress is saved in {path}: run the same command again to resume."
-            )
+            where = "" if dry_run else (f" Progress is saved in {path}: run the same command again to resume.")
             raise CommandError(f"import interrupted: {type(e).__name__}: {e}.{where}") from e
         finally:
             destination.close()
@@ -251,8 +281,7 @@ class Command(BaseCommand):
                 raise CommandError(f"the import in {path} is not finished: run it again without --catch-up first")
             if current["limit"] != limit:
                 raise CommandError(
-                    f"{path} was started with --limit {current['limit']}: resume with that limit, "
-                    "or pass --restart"
+                    f"{path} was started with --limit {current['limit']}: resume with that limit, or pass --restart"
                 )
             missing = len(set(feeds) - set(journal.feeds))
             self.stdout.write(f"Resuming the {current['mode']} recorded in {path} ({len(journal.feeds)} feeds).")

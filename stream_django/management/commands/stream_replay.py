@@ -30,7 +30,7 @@ class Command(BaseCommand):
             slug, user_id = op.feed.split(":", 1)
             try:
                 feed_manager.perform(op.operation, feed_manager.get_feed(slug, user_id), serializer.loads(op.payload))
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - every failure is recorded and reported
                 failed += 1
                 op.attempts += 1
                 op.error = f"{type(e).__name__}: {e}"

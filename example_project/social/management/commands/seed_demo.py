@@ -33,4 +33,3 @@ class Command(BaseCommand):
             return
         made = ", ".join(f"{report.created[k]} {k}" for k in ("users", "follows", "posts", "likes"))
         self.stdout.write(self.style.SUCCESS(f"Seeded {made} in {report.seconds:.1f}s."))
-
