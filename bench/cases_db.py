@@ -21,17 +21,17 @@ from bench.measure import Contender, compare, count_queries
 from bench.models import Post
 from bench.report import Row
 from bench.scales import Scale
-from stream_django.backends import get_backend
 from stream_django.engine import ids
 from stream_django.engine.activities import prepare_activity
 from stream_django.enrich import Enrich
+from stream_django.feeds import get_client
 
 PAGE = 25
 DB = "database backend"
 
 
 def _client() -> Any:
-    return get_backend().client
+    return get_client()
 
 
 def fetch(sql: str, params: Any) -> list[tuple[Any, ...]]:

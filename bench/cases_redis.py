@@ -38,6 +38,7 @@ from bench.report import Row
 from bench.scales import Scale
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import prepare_activity
+from stream_django.feeds import get_client
 
 PREFIX = "sdbench:"
 BACKEND_PREFIX = PREFIX + "b:"
@@ -305,7 +306,7 @@ class RedisCases:
             ours = None
             with self._backend_or_none() as backend:
                 if backend is not None:
-                    feed = backend.client.feed("user", case["user"])
+                    feed = get_client(backend).feed("user", case["user"])
 
                     def ours_prepare(counter: int, source: str = source) -> dict[str, Any]:
                         return _fanout_activity(source, 2 * 10**7 + counter)
@@ -373,7 +374,7 @@ class RedisCases:
                 ours = None
                 with self._backend_or_none() as backend:
                     if backend is not None:
-                        feed = backend.client.feed("timeline", reader)
+                        feed = get_client(backend).feed("timeline", reader)
                         got = [ids.id_to_key(a["id"]) for a in feed.get(**params)["results"]]
                         assert got == [r[0] for r in self.raw_page(feed_id, key)], "redis pages differ"
                         ours = Contender(REDIS, lambda f=feed, p=params: f.get(**p))
@@ -456,7 +457,7 @@ class RedisCases:
             ours = None
             with self._backend_or_none() as backend:
                 if backend is not None:
-                    feed = backend.client.feed(slug, feed_id.split(":")[1])
+                    feed = get_client(backend).feed(slug, feed_id.split(":")[1])
                     got = feed.get(limit=PAGE)["results"]
                     mine = self.raw_groups(*args)
                     assert [g["group"] for g in got] == [g["name"] for g in mine], "redis groups differ"

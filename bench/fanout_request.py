@@ -168,7 +168,7 @@ def drain() -> float:
     """Run every queued fan-out chunk here, as workers would; return the time taken."""
     from django_tasks_db.models import DBTaskResult
 
-    from stream_django.engine.fanout import run_chunk
+    from stream_django.fanout import run_chunk
 
     started = time.perf_counter()
     while True:

@@ -12,7 +12,7 @@ class StreamDjangoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from stream_django import checks  # noqa: F401  (registers the checks)
+        from stream_django import checks, signals  # noqa: F401  (registers the checks and the resets)
         from stream_django.feed_manager import feed_manager
 
         for model in apps.get_models():

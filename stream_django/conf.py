@@ -17,7 +17,6 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 
 DATABASE_BACKEND = "stream_django.backends.database.DatabaseBackend"
 REDIS_BACKEND = "stream_django.backends.redis.RedisBackend"
@@ -142,18 +141,3 @@ def __getattr__(name: str) -> Any:
 def is_valid_config() -> bool:
     """Return whether getstream.io credentials are configured (as stream-django)."""
     return bool((stream_settings.API_KEY and stream_settings.API_SECRET) or os.environ.get("STREAM_URL"))
-
-
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith(("STREAM_", "USER_STREAMS_")):
-        stream_settings.reload()
-        from stream_django.backends import reset_backend
-
-        reset_backend()
-    if setting.startswith("STREAM_") or setting == "TASKS":
-        from stream_django.tasks import reset_tasks
-
-        reset_tasks()
-
-
-setting_changed.connect(_reload, dispatch_uid="stream_django.conf.reload")

@@ -35,7 +35,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.db import models
 from django.utils import timezone as dj_timezone
 from django.utils.module_loading import import_string
@@ -51,6 +50,7 @@ from stream_django.engine.activities import (
 )
 from stream_django.engine.feeds import feed_id, get_group
 from stream_django.exceptions import InputException
+from stream_django.signals import resets_on_setting_changed
 
 __all__ = ["StreamItem", "StreamItems", "add_stream_item", "get_stream_items"]
 
@@ -96,12 +96,7 @@ def _custom_backend(path: str) -> Any:
     return backend
 
 
-def _clear_custom_backend(*, setting: str, **kwargs: Any) -> None:
-    if setting == "USER_STREAMS_BACKEND":
-        _custom_backend.cache_clear()
-
-
-setting_changed.connect(_clear_custom_backend, dispatch_uid="stream_django.streams.backend")
+resets_on_setting_changed(_custom_backend.cache_clear)
 
 
 def _delegate() -> Any:

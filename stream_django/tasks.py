@@ -1,118 +1,31 @@
 """
-The fan-out task, on Django's tasks framework.
+The fan-out task's old import path, kept for tasks already queued under it.
 
-``django.tasks`` on Django 6 and later, the ``django-tasks`` backport before
-it. The task takes JSON only: a ledger id and the chunk's steps
-(``stream_django.engine.fanout``).
-
-``run_fanout_chunk`` is built on first use rather than at import: building a
-task validates it against the configured task backend and queue, which reads
-``TASKS`` and ``STREAM_FANOUT_*`` (settings must not be read at import time,
-and ``override_settings`` must apply). Workers find it by its dotted path,
-``stream_django.tasks.run_fanout_chunk``, through the module ``__getattr__``.
+The task and its helpers live in ``stream_django.fanout.queue``;
+``stream_django.tasks.run_fanout_chunk`` still resolves to the task.
 """
 
-from __future__ import annotations
-
-import importlib.util
-import threading
 from typing import Any
 
-_lock = threading.Lock()
-_tasks: dict[tuple[str, bool], Any] = {}
+from stream_django.fanout.queue import (
+    BULK_PRIORITY,
+    FIRST_PRIORITY,
+    framework,
+    get_fanout_task,
+    is_immediate,
+    reset_tasks,
+    task_backend,
+)
 
-
-def framework() -> Any:
-    """Return the tasks framework module in use, or ``None`` if there is none.
-
-    ``django.tasks`` wins over the backport when both are installed.
-    """
-    if importlib.util.find_spec("django.tasks") is not None:
-        import django.tasks as tasks_module
-
-        return tasks_module
-    if importlib.util.find_spec("django_tasks") is not None:
-        import django_tasks as tasks_module
-
-        return tasks_module
-    return None
-
-
-def task_backend(alias: str) -> Any:
-    """Return the task backend ``alias`` of ``TASKS``.
-
-    Raises ``ImproperlyConfigured`` (the framework's ``InvalidTaskBackend``)
-    when the alias is not configured, and ``ImportError`` when no tasks
-    framework is installed.
-    """
-    tasks_module = framework()
-    if tasks_module is None:
-        raise ImportError("no tasks framework: use Django 6 or install the django-tasks backport")
-    return tasks_module.task_backends[alias]
-
-
-def is_immediate(backend: Any) -> bool:
-    """Return whether ``backend`` runs tasks at once, in the caller."""
-    from importlib import import_module
-
-    for path in ("django.tasks.backends.immediate", "django_tasks.backends.immediate"):
-        try:
-            cls = import_module(path).ImmediateBackend
-        except ImportError:
-            continue
-        if isinstance(backend, cls):
-            return True
-    return False
-
-
-def _run_fanout_chunk(chunk_id: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    from stream_django.engine.fanout import run_chunk
-
-    return run_chunk(chunk_id, steps)
-
-
-# The function workers call; its name and module are the task's dotted path.
-_run_fanout_chunk.__name__ = _run_fanout_chunk.__qualname__ = "run_fanout_chunk"
-
-
-def get_fanout_task(*, bulk: bool = False) -> Any:
-    """Return the fan-out task for the first chunk of a fan-out or for bulk chunks.
-
-    It is bound to ``STREAM_FANOUT_TASK_BACKEND`` and enqueued on
-    ``STREAM_FANOUT_QUEUE`` or ``STREAM_FANOUT_BULK_QUEUE``. Where the backend
-    supports priorities, bulk chunks also get a lower priority, so a worker
-    serving both queues runs first chunks first.
-    """
-    from stream_django.conf import stream_settings
-
-    alias = stream_settings.FANOUT_TASK_BACKEND
-    key = (alias, bulk)
-    task = _tasks.get(key)
-    if task is not None:
-        return task
-    with _lock:
-        task = _tasks.get(key)
-        if task is None:
-            backend = task_backend(alias)
-            queue = stream_settings.FANOUT_BULK_QUEUE if bulk else stream_settings.FANOUT_QUEUE
-            options: dict[str, Any] = {"queue_name": queue, "backend": alias}
-            if backend.supports_priority:
-                options["priority"] = BULK_PRIORITY if bulk else FIRST_PRIORITY
-            task = framework().task(**options)(_run_fanout_chunk)
-            _tasks[key] = task
-    return task
-
-
-#: Priorities of first chunks and bulk chunks where the backend supports them
-#: (``-100`` to ``100``, larger first; ``0`` is the framework's default).
-FIRST_PRIORITY = 0
-BULK_PRIORITY = -10
-
-
-def reset_tasks() -> None:
-    """Forget the built tasks (``TASKS`` or a ``STREAM_*`` setting changed)."""
-    with _lock:
-        _tasks.clear()
+__all__ = [
+    "BULK_PRIORITY",
+    "FIRST_PRIORITY",
+    "framework",
+    "get_fanout_task",
+    "is_immediate",
+    "reset_tasks",
+    "task_backend",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,15 +1,15 @@
 import pytest
 
-from stream_django.backends import reset_backend
+from stream_django.signals import reset_cached_state
 from tests.redis_support import redis_cluster, redis_cluster_settings, redis_settings  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
 def _fresh_backend():
     """Each test starts with a backend built from its own settings."""
-    reset_backend()
+    reset_cached_state()
     yield
-    reset_backend()
+    reset_cached_state()
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from stream_django import fanout
 from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
 from stream_django.conf import DATABASE_BACKEND
-from stream_django.engine import fanout
 from stream_django.exceptions import BackendUnavailable
 from stream_django.models import FanoutChunk
 from stream_django.tasks import framework

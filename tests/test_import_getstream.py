@@ -23,9 +23,10 @@ from django.core.management.base import CommandError
 from stream_django.backends.database import DatabaseBackend
 from stream_django.backends.database.models import FeedEntry, StoredActivity
 from stream_django.backends.database.models import Follow as FollowRow
-from stream_django.backends.getstream.importer import Journal
 from stream_django.conf import DATABASE_BACKEND
 from stream_django.engine import ids, serializer
+from stream_django.feeds import get_client
+from stream_django.importers.getstream import Journal
 from stream_django.management.commands.stream_import_getstream import Command
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -201,7 +202,7 @@ def users(api):
 
 
 def local():
-    return DatabaseBackend().client
+    return get_client(DatabaseBackend())
 
 
 def ids_of(feed):

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from django.utils.module_loading import import_string
 
+from stream_django.conf import stream_settings
 from stream_django.exceptions import InvalidStreamBackend
+from stream_django.signals import resets_on_setting_changed
 
 if TYPE_CHECKING:
     from stream_django.backends.base import BaseBackend
@@ -43,21 +45,17 @@ def get_backend() -> BaseBackend:
     if backend is None:
         with _lock:
             if _backend is None:
-                from stream_django.conf import stream_settings
-
                 cls = load_backend_class(stream_settings.backend_path)
                 _backend = cls(dict(stream_settings.BACKEND_OPTIONS or {}))
             backend = _backend
     return backend
 
 
+@resets_on_setting_changed
 def reset_backend() -> None:
-    """Forget the backend instance (closing it) and the feed-group cache."""
+    """Forget the backend instance, closing it."""
     global _backend
-    from stream_django.engine.feeds import reset_feed_groups
-
     with _lock:
         if _backend is not None:
             _backend.close()
         _backend = None
-    reset_feed_groups()

@@ -29,7 +29,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from django.core.checks import CheckMessage
@@ -89,12 +88,11 @@ class Follow:
     updated_at: datetime
 
 
-class BaseBackend(ABC):
+class BaseBackend(ABC):  # noqa: B024 - a base for the two kinds below, never used alone
     """Base class of every backend.
 
     ``options`` is the ``STREAM_BACKEND_OPTIONS`` setting; a backend should
-    reject keys it does not know, naming them. ``client`` is what
-    ``stream_client`` stands for.
+    reject keys it does not know, naming them.
     """
 
     #: Human-readable name, used in error messages.
@@ -120,6 +118,15 @@ class BaseBackend(ABC):
         """Where the data lives, for error messages."""
         return self.name
 
+
+class BaseRemoteBackend(BaseBackend):
+    """Base class of a backend whose engine is a remote service (getstream.io).
+
+    ``stream_client`` stands for the service's own client, ``client``.
+    """
+
+    is_remote = True
+
     @property
     @abstractmethod
     def client(self) -> Any:
@@ -129,15 +136,9 @@ class BaseBackend(ABC):
 class BaseStorageBackend(BaseBackend):
     """Base class of the local feed stores driven by ``stream_django.engine``.
 
-    Subclasses implement the storage primitives below; the engine's
-    ``Client`` and ``Feed`` validate input and shape responses around them.
+    Subclasses implement the storage primitives below; the feeds API
+    (``stream_django.feeds``) validates input and shapes responses around them.
     """
-
-    @cached_property
-    def client(self) -> Any:
-        from stream_django.engine.client import Client
-
-        return Client(self)
 
     # -- writes ----------------------------------------------------------
 

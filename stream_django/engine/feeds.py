@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from stream_django.exceptions import FeedConfigException, InputException
+from stream_django.signals import resets_on_setting_changed
 
 FLAT = "flat"
 AGGREGATED = "aggregated"
@@ -158,6 +159,7 @@ def feed_groups() -> dict[str, FeedGroup]:
     return _groups_cache
 
 
+@resets_on_setting_changed
 def reset_feed_groups() -> None:
     global _groups_cache
     _groups_cache = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream_django.backends import get_backend
 from stream_django.conf import DATABASE_BACKEND
+from stream_django.feeds import get_client
 
 BACKENDS = ["database", "redis", "redis_cluster"]
 
@@ -30,4 +30,4 @@ def feeds(request, backend_name, settings, db):
         request.getfixturevalue("redis_cluster_settings")
     else:  # pragma: no cover - each other backend adds its own branch
         raise AssertionError(f"unknown backend {backend_name}")
-    return get_backend().client
+    return get_client()

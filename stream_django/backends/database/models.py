@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.utils import timezone
 
 FEED_ID_LENGTH = 320  # slug (64) + ":" + user id (255)
 
@@ -117,52 +116,3 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.target}"
-
-
-class FailedOperation(models.Model):
-    """A tracking write that failed, kept for ``manage.py stream_replay``."""
-
-    id = models.BigAutoField(primary_key=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    operation = models.CharField(max_length=16)
-    model = models.CharField(max_length=255)
-    object_pk = models.CharField(max_length=255)
-    feed = models.CharField(max_length=FEED_ID_LENGTH)
-    payload = models.TextField()
-    error = models.TextField()
-    attempts = models.IntegerField(default=1)
-
-    class Meta:
-        app_label = "stream_django"
-        db_table = "stream_django_failed_operation"
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.operation} {self.model}:{self.object_pk} -> {self.feed}"
-
-
-class FanoutChunk(models.Model):
-    """Fan-out work handed to a task worker and not finished yet.
-
-    ``steps`` is the chunk's JSON message (``stream_django.engine.fanout``).
-    The row is deleted when the chunk has run, so the table is the backlog.
-    ``started_at`` is set while a worker runs the chunk and cleared when it
-    fails (``error`` says why); ``manage.py stream_fanout_status --requeue``
-    enqueues failed and stale chunks again.
-    """
-
-    id = models.BigAutoField(primary_key=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    bulk = models.BooleanField(default=False)
-    steps = models.TextField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.IntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-
-    class Meta:
-        app_label = "stream_django"
-        db_table = "stream_django_fanout_chunk"
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"fan-out chunk {self.id}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core import checks
 
-from stream_django.backends.base import BaseBackend
+from stream_django.backends.base import BaseRemoteBackend
 from stream_django.exceptions import InvalidStreamBackend
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def stream_python_missing() -> str | None:
     return None
 
 
-class GetStreamBackend(BaseBackend):
+class GetStreamBackend(BaseRemoteBackend):
     """Feeds on getstream.io; ``client`` is stream-python's client."""
 
     name = "getstream"

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stream_django import fanout
 from stream_django.conf import stream_settings
-from stream_django.engine import fanout
 
 
 class Command(BaseCommand):

@@ -23,7 +23,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from stream_django.backends import load_backend_class
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.getstream.backend import GetStreamBackend
-from stream_django.backends.getstream.importer import (
+from stream_django.conf import DATABASE_BACKEND, stream_settings
+from stream_django.engine.feeds import get_group
+from stream_django.exceptions import (
+    FeedConfigException,
+    InvalidStreamBackend,
+    StreamApiException,
+)
+from stream_django.feed_manager import feed_manager
+from stream_django.importers.getstream import (
     CATCH_UP,
     FOLLOWS,
     IMPORT,
@@ -35,14 +43,6 @@ from stream_django.backends.getstream.importer import (
     JournalError,
     iter_ids,
 )
-from stream_django.conf import DATABASE_BACKEND, stream_settings
-from stream_django.engine.feeds import get_group
-from stream_django.exceptions import (
-    FeedConfigException,
-    InvalidStreamBackend,
-    StreamApiException,
-)
-from stream_django.feed_manager import feed_manager
 
 DEFAULT_JOURNAL = "stream_import_getstream.journal"
 BAR_WIDTH = 30
