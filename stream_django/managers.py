@@ -22,8 +22,9 @@ from stream_django.activity import Activity, model_content_type
 from stream_django.client import stream_client
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
-from stream_django.engine.activities import prepare_activity
+from stream_django.engine.activities import PreparedActivity, prepare_activity
 from stream_django.exceptions import FeedConfigException, InputException
+from stream_django.feeds import Client, Feed
 
 logger = logging.getLogger("stream_django")
 
@@ -119,15 +120,15 @@ class FeedManager:
         """Update the stored activity of ``instance`` in place, if it changed."""
         return self._update(self._actor_feed_of(instance), instance.create_activity())
 
-    def _update(self, feed: Any, activity: dict[str, Any]) -> Any:
-        found = feed.client.get_activities(
-            foreign_id_times=[(activity["foreign_id"], prepare_activity(activity).time)]
-        )["results"]
+    def _update(self, feed: Any, activity: dict[str, Any], new: PreparedActivity | None = None) -> Any:
+        new = prepare_activity(activity) if new is None else new
+        if isinstance(feed.client, Client):  # a local engine: one read, at most one write
+            return feed.client.update_prepared(new)
+        found = feed.client.get_activities(foreign_id_times=[(new.foreign_id, new.time)])["results"]
         if not found:
             return None
         stored = {k: v for k, v in found[0].items() if k not in ("id", "origin", "duration")}
-        new = prepare_activity(activity)
-        if prepare_activity(stored).json == new.json:
+        if stored == serializer.loads(new.json):
             return None
         if list(stored.get("to", [])) != list(new.to):
             feed.update_activity_to_targets(new.foreign_id, new.time, new_targets=list(new.to))
@@ -144,16 +145,24 @@ class FeedManager:
                     f"{model_content_type(sender)}.activity_foreign_id is empty; tracked "
                     "activities need a foreign id to be updated and removed"
                 )
-            prepare_activity(payload)  # invalid data raises here, inside the transaction
-        run = functools.partial(self._run, operation, feed, payload, model_content_type(sender), instance.pk)
+        prepared = None if operation == REMOVE else prepare_activity(payload)  # invalid data raises here
+        run = functools.partial(self._run, operation, feed, payload, model_content_type(sender), instance.pk, prepared)
         if stream_settings.PUBLISH_ON_COMMIT:
             transaction.on_commit(run, using=router.db_for_write(sender, instance=instance))
             return None
         return run()
 
-    def _run(self, operation: str, feed: Any, payload: dict[str, Any], model: str, pk: Any) -> Any:
+    def _run(
+        self,
+        operation: str,
+        feed: Any,
+        payload: dict[str, Any],
+        model: str,
+        pk: Any,
+        prepared: PreparedActivity | None = None,
+    ) -> Any:
         try:
-            return self.perform(operation, feed, payload)
+            return self.perform(operation, feed, payload, prepared)
         except (InputException, FeedConfigException):
             raise
         except Exception as e:
@@ -162,12 +171,19 @@ class FeedManager:
             self._record_failure(operation, feed, payload, model, pk, e)
             return None
 
-    def perform(self, operation: str, feed: Any, payload: dict[str, Any]) -> Any:
-        """Carry out one tracking operation on ``feed`` (also used by replay)."""
+    def perform(
+        self, operation: str, feed: Any, payload: dict[str, Any], prepared: PreparedActivity | None = None
+    ) -> Any:
+        """Carry out one tracking operation on ``feed`` (also used by replay).
+
+        ``prepared`` is ``payload`` already validated, if it was.
+        """
         if operation == ADD:
+            if prepared is not None and isinstance(feed, Feed):
+                return feed.add_prepared(prepared)
             return feed.add_activity(payload)
         if operation == UPDATE:
-            return self._update(feed, payload)
+            return self._update(feed, payload, prepared)
         if operation == REMOVE:
             return feed.remove_activity(foreign_id=payload["foreign_id"])
         raise ValueError(f"unknown tracking operation {operation!r}")

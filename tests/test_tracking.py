@@ -240,3 +240,36 @@ def test_feed_manager_publishing_helpers(ann):
     result = feed_manager.add_activity_to_feed(tweet)
     assert result["foreign_id"] == f"testapp.Tweet:{tweet.id}"
     assert len(user_feed(ann)) == 1
+
+
+def test_each_tracked_write_prepares_its_activity_once(ann, monkeypatch):
+    """Validated at save time; the publish after commit reuses that work."""
+    from stream_django import managers
+    from stream_django.engine import activities
+    from stream_django.feeds import client, feed
+
+    calls = []
+    real = activities.prepare_activity
+
+    def counting(data, **kwargs):
+        calls.append(data.get("foreign_id"))
+        return real(data, **kwargs)
+
+    for module in (managers, feed, client):
+        monkeypatch.setattr(module, "prepare_activity", counting)
+    tweet = Tweet.objects.create(user=ann, text="one")
+    assert len(calls) == 1
+    tweet.text = "two"
+    tweet.save()
+    assert len(calls) == 2
+    assert user_feed(ann)[0]["text_length"] == 3
+
+
+def test_an_unchanged_save_reads_once_and_writes_nothing_to_the_feeds(ann):
+    from django.test.utils import CaptureQueriesContext
+
+    tweet = Tweet.objects.create(user=ann, text="same")
+    with CaptureQueriesContext(connection) as queries:
+        tweet.save()
+    feed_sql = [q["sql"] for q in queries.captured_queries if "stream_django" in q["sql"]]
+    assert len(feed_sql) == 1 and feed_sql[0].lstrip().upper().startswith("SELECT")

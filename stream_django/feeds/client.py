@@ -156,6 +156,32 @@ class Client:
                 )
         self.backend.replace_activities(prepared)
 
+    def update_prepared(self, prepared: PreparedActivity) -> dict[str, Any] | None:
+        """Bring a stored activity to ``prepared`` (model tracking's update).
+
+        One read; no write when nothing changed (``None``), else one: the
+        data replaced, or, when ``to`` changed, the data replaced and the
+        activity moved between the old and new targets. ``None`` too when
+        the activity is not stored.
+        """
+        with timed() as t:
+            stored = self.backend.get_activities([prepared.key]).get(prepared.key)
+            if stored is None:
+                return None
+            old = serializer.loads(stored)
+            if old == serializer.loads(prepared.json):
+                return None
+            old_to = list(old.get("to", []))
+            if old_to != list(prepared.to):
+                for target in prepared.to:
+                    get_group(slug_of(target))
+                added = [x for x in prepared.to if x not in old_to]
+                removed = [x for x in old_to if x not in prepared.to]
+                fanout.change_targets(self.backend, prepared, added, removed)
+            else:
+                self.backend.replace_activities([prepared])
+        return {"duration": t.duration}
+
     def activity_partial_update(
         self,
         id: str | None = None,

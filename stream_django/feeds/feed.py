@@ -77,8 +77,13 @@ class Feed:
 
     def add_activity(self, activity_data: dict[str, Any]) -> dict[str, Any]:
         """Add one activity; return it as stored, with ``id``."""
+        return self.add_prepared(prepare_activity(activity_data))
+
+    def add_prepared(self, activity: PreparedActivity) -> dict[str, Any]:
+        """Add an activity already validated by ``prepare_activity`` (model
+        tracking validates at save time and publishes after commit)."""
         with timed() as t:
-            result = self._add([prepare_activity(activity_data)])[0]
+            result = self._add([activity])[0]
         result["duration"] = t.duration
         return result
 
