@@ -104,7 +104,7 @@ class Enrich:
 
     def fetch_model_instances(self, modelClass: type[models.Model], pks: Iterable[Any]) -> dict[Any, models.Model]:
         """Return ``{pk: instance}`` for the instances of ``modelClass`` among ``pks``."""
-        hook = getattr(self, f"fetch_{modelClass._meta.object_name.lower()}_instances", None)
+        hook = getattr(self, f"fetch_{modelClass._meta.model_name}_instances", None)
         if hook is not None:
             return hook(pks)
         qs = modelClass._default_manager.all()

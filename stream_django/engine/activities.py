@@ -45,7 +45,7 @@ class PreparedActivity:
 
     def decoded(self) -> dict[str, Any]:
         """Return the activity as readers see it (times decoded, no origin)."""
-        activity = serializer.loads(self.json)
+        activity: dict[str, Any] = serializer.loads(self.json)
         activity["id"] = self.id
         return activity
 
@@ -148,7 +148,7 @@ def prepare_many(items: Iterable[Any]) -> list[PreparedActivity]:
 
 def decode(text: str, activity_id: str, origin: str | None = None) -> dict[str, Any]:
     """Return a stored activity as readers see it."""
-    activity = serializer.loads(text)
+    activity: dict[str, Any] = serializer.loads(text)
     activity["id"] = activity_id
     activity["origin"] = origin
     return activity

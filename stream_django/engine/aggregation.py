@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.utils.module_loading import import_string
 
@@ -78,7 +78,7 @@ class Template:
 def load_format(value: Any) -> Callable[[dict[str, Any]], str]:
     """Return the callable for an aggregation format setting."""
     if callable(value):
-        return value
+        return cast("Callable[[dict[str, Any]], str]", value)
     if not isinstance(value, str) or not value:
         raise TypeError(f"expected a format string or a dotted path, got {value!r}")
     if "{{" in value:
@@ -87,7 +87,7 @@ def load_format(value: Any) -> Callable[[dict[str, Any]], str]:
         func = import_string(value)
         if not callable(func):
             raise TypeError(f"{value!r} is not callable")
-        return func
+        return cast("Callable[[dict[str, Any]], str]", func)
     raise ValueError(f"{value!r} is neither a '{{{{ field }}}}' format nor a dotted path")
 
 

@@ -65,9 +65,9 @@ class FeedGroup:
 
     def group_key(self, activity: dict[str, Any]) -> str:
         """Return the aggregation group of ``activity`` (a decoded activity)."""
-        from stream_django.engine.aggregation import render_group
+        from stream_django.engine.aggregation import load_format, render_group
 
-        return render_group(self.aggregation_format, activity)
+        return render_group(load_format(self.aggregation_format), activity)
 
 
 def default_feed_config(

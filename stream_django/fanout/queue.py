@@ -46,14 +46,9 @@ def framework() -> Any:
 
     ``django.tasks`` wins over the backport when both are installed.
     """
-    if importlib.util.find_spec("django.tasks") is not None:
-        import django.tasks as tasks_module
-
-        return tasks_module
-    if importlib.util.find_spec("django_tasks") is not None:
-        import django_tasks as tasks_module
-
-        return tasks_module
+    for name in ("django.tasks", "django_tasks"):
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
     return None
 
 

@@ -36,11 +36,11 @@ def apply_changes(data: dict[str, Any], set_: dict[str, Any], unset: Sequence[st
     for path in unset:
         _check_path(path, index)
         *parents, leaf = path.split(".")
-        node = data
+        found: Any = data
         for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(leaf, None)
+            found = found.get(part) if isinstance(found, dict) else None
+        if isinstance(found, dict):
+            found.pop(leaf, None)
 
 
 def _check_path(path: Any, index: int) -> None:

@@ -216,7 +216,7 @@ class Feed:
         )
 
     def _get_groups(self, group: FeedGroup, page: Page, params: dict[str, Any]) -> dict[str, Any]:
-        marks = {}
+        marks: dict[str, bool | list[str]] = {}
         for name in ("mark_seen", "mark_read"):
             value = params.get(name, False)
             if not group.is_notification:

@@ -12,7 +12,7 @@ enriched renders as nothing, and the policy says what else happens:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django import template
 from django.template import Context, loader
@@ -51,6 +51,6 @@ def render_activity(context: Any, activity: Any, template_prefix: str = "", miss
     prefix = f"{template_prefix}_" if template_prefix else ""
     folder = "activity/aggregated" if "activities" in activity else "activity"
     tmpl = loader.get_template(f"{folder}/{prefix}{activity['verb']}.html")
-    values = context.flatten() if isinstance(context, Context) else dict(context)
+    values = cast("dict[str, Any]", context.flatten()) if isinstance(context, Context) else dict(context)
     values["activity"] = activity
     return tmpl.render(values)

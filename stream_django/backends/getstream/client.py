@@ -70,7 +70,7 @@ def exception_class(code: Any) -> type[ours.StreamApiException]:
         return ours.StreamApiException
     base: type[ours.StreamApiException] = ours.StreamApiException
     for ancestor in their_cls.__mro__[1:]:
-        candidate = ours.EXCEPTIONS_BY_CODE.get(getattr(ancestor, "code", None))
+        candidate = ours.EXCEPTIONS_BY_CODE.get(getattr(ancestor, "code", -1))
         if candidate is not None and candidate.__name__ == ancestor.__name__:
             base = candidate
             break
@@ -176,4 +176,4 @@ def connect(**kwargs: Any) -> HostedClient:
     if not isinstance(client, StreamClient):  # pragma: no cover - use_async is never passed
         raise TypeError(f"stream.connect returned {type(client).__name__}, not a StreamClient")
     client.__class__ = HostedClient
-    return client  # type: ignore[return-value]
+    return client
