@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv install test test-sqlite test-postgres test-mysql demo bench clean
+.PHONY: venv install lint test test-sqlite test-postgres test-mysql demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ venv: $(BIN)/python
 install: venv
 	$(BIN)/python -m pip install -e ".[redis,getstream]" --group test
 	$(BIN)/python -m pip install --group mysql || echo "mysqlclient did not build (install libmariadb-dev and pkg-config): the MariaDB run is skipped"
+
+# Style, format, types and migrations; CI runs it before the tests.
+lint: venv
+	$(BIN)/python -m pip install -q -e . --group lint --group test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
 
 test: install
 	$(BIN)/python -m tests.runall
