@@ -292,6 +292,31 @@ class BaseStorageBackend(BaseBackend):
         ``unfollow_many`` does. Idempotent."""
         raise self._chunking("purge_chunk")
 
+    # -- maintenance -------------------------------------------------------
+    #
+    # Optional, declared by a flag; ``unsupported()`` names what is missing.
+
+    supports_orphan_cleanup = False
+    """Can the backend delete activity data no feed holds (``delete_orphaned_activities``)?"""
+
+    supports_holder_rebuild = False
+    """Can the backend rebuild the sets of feeds that hold a feed's entries (``rebuild_holders``)?"""
+
+    def unsupported(self, capability: str, method: str) -> NotImplementedError:
+        """Return the error for a call of ``method`` that ``capability`` would allow."""
+        return NotImplementedError(
+            f"{type(self).__name__} does not support {capability} ({method}() is not implemented)"
+        )
+
+    def delete_orphaned_activities(self) -> int:
+        """Delete the stored activities no feed holds; return how many."""
+        raise self.unsupported("orphan cleanup", "delete_orphaned_activities")
+
+    def rebuild_holders(self) -> int:
+        """Rebuild, from the follows, which feeds hold each feed's entries;
+        return how many followed feeds were rebuilt."""
+        raise self.unsupported("holder rebuild", "rebuild_holders")
+
     # -- reads -----------------------------------------------------------
 
     @abstractmethod

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from stream_django.backends import get_backend
+from stream_django.backends.base import BaseStorageBackend
 
 
 class Command(BaseCommand):
@@ -18,7 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         backend = get_backend()
-        rebuild = getattr(backend, "rebuild_holders", None)
-        if rebuild is None:
+        if not isinstance(backend, BaseStorageBackend) or not backend.supports_holder_rebuild:
             raise CommandError(f"the {backend.name} backend keeps no holder sets; nothing to do")
-        self.stdout.write(f"Rebuilt the holders of {rebuild()} followed feed(s).")
+        self.stdout.write(f"Rebuilt the holders of {backend.rebuild_holders()} followed feed(s).")
