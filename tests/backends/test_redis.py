@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -519,6 +520,18 @@ def test_every_script_compiles_on_the_server(prefix):
     for name, source in scripts.SCRIPTS.items():
         assert client.script_load(source) == scripts.SHAS[name], name
     assert all(client.script_exists(*scripts.SHAS.values()))
+
+
+def test_every_lua_file_is_a_script_or_a_library_a_script_includes():
+    folder = Path(scripts.__file__).with_name("lua")
+    assert {p.stem.upper() for p in folder.glob("*.lua")} == set(scripts.SCRIPTS)
+    libraries = sorted(folder.glob("lib/*.lua"))
+    assert libraries
+    for library in libraries:
+        text = library.read_text(encoding="utf-8")
+        using = [name for name, source in scripts.SCRIPTS.items() if text in source]
+        assert using, library.name
+        assert all(scripts.SCRIPTS[name].count(text) == 1 for name in using), library.name
 
 
 def test_a_lost_script_cache_is_reloaded(redis_cluster_settings):
