@@ -1,38 +1,8 @@
 """
 Feeds in Redis: one server or a Redis Cluster.
 
-Key layout (``P`` is the ``key_prefix``, default ``"sd:"``; ``F`` a feed id
-such as ``user:1``; every key of a feed carries the hash tag ``{F}``, so a
-feed lives in one cluster slot and one Lua script changes it atomically):
-
-===============================  =====  ======================================
-key                              type   content
-===============================  =====  ======================================
-``P{F}:e``                       zset   flat feed: ``key + origin``, scores 0
-``P{F}:g``                       zset   groups: ``latest key + name``, scores 0
-``P{F}:ge:<group>``              zset   a group's activity keys, scores 0
-``P{F}:ga:<group>``              hash   actor -> activities of the group
-``P{F}:gc``                      hash   group -> key of its first activity
-``P{F}:x``                       hash   key -> JSON ``[group, actor, origin]``
-``P{F}:us`` / ``P{F}:ur``        set    unseen / unread groups (notification)
-``P{F}:fr`` / ``P{F}:frc``       zset   feeds following F (score: µs) / per
-                                        slug
-``P{F}:fk``                      zset   feeds that unfollowed F keeping history
-``P{F}:fl``                      zset   feeds that follow F or are in ``fk``,
-                                        scores 0 (by id: fan-out ranges)
-``P{F}:fg`` / ``P{F}:fgc``       zset   feeds F follows / per slug
-``Pa:<time+seq>{<node>}``        str    activity body: its JSON
-``Pn:<time+seq>{<node>}``        str    references to the body (entries)
-``Pf:{<node>}<foreign id>``      str    keys of the activities with that
-                                        foreign id (space-separated)
-===============================  =====  ======================================
-
-Storage keys (``stream_django.engine.ids``) are 31 hex characters that sort
-in time order, so a sorted set with equal scores is ordered exactly by
-``ZRANGEBYLEX``; cursors become lexical bounds. A key's last 12 digits (the
-UUID node) are a hash of the foreign id: the body, reference count and
-foreign-id index of an activity share that hash tag, so one script keeps
-them consistent, and bodies spread over the cluster.
+Key layout in ``keys.py``; calls to Redis in ``commands.py``; the scripts
+in ``lua/``.
 
 Write order, which keeps readers consistent across slots: an activity's body
 (and its reference count) is written before any feed entry points to it, and
@@ -45,12 +15,10 @@ can only leave a body behind, never a dangling entry.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -65,29 +33,21 @@ from stream_django.backends.base import (
     GroupPage,
     Page,
 )
-from stream_django.backends.redis import connection, scripts
+from stream_django.backends.redis import connection
+from stream_django.backends.redis.commands import Call, Commands
+from stream_django.backends.redis.keys import DEFAULT_PREFIX, HIGH, KEY, Keys
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
-from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
+from stream_django.exceptions import InvalidStreamBackend
 
-DEFAULT_PREFIX = "sd:"
 #: A feed is trimmed once it holds max_length + max_length // TRIM_SLACK
 #: entries (groups), back to max_length: one trim per max_length / TRIM_SLACK
 #: writes, each removing that many, so trimming costs O(1) per write.
 TRIM_SLACK = 10
-#: Byte 255: above every byte of a UTF-8 origin, so ``key + HIGH`` bounds
-#: every member that starts with ``key``.
-HIGH = b"\xff"
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
-KEY = ids.KEY_LENGTH
 #: Bodies per MGET on one server.
 MGET_SIZE = 500
-_ANY_TIME = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
-
-#: ``(command, args)``: a redis-py pipeline method and its arguments, or
-#: ``("script:NAME", (keys, argv))`` for one of ``scripts.SCRIPTS``.
-Call = tuple[str, tuple[Any, ...]]
 
 
 def _now_us() -> int:
@@ -96,12 +56,6 @@ def _now_us() -> int:
 
 def _from_us(value: float) -> datetime:
     return datetime.fromtimestamp(int(value) / 1_000_000, tz=dt_timezone.utc)
-
-
-@functools.lru_cache(maxsize=4096)
-def node_of(foreign_id: str) -> str:
-    """The last 12 hex digits of the keys of every activity with ``foreign_id``."""
-    return ids.id_to_key(ids.activity_id(foreign_id, _ANY_TIME))[19:]
 
 
 class _Names:
@@ -125,7 +79,7 @@ class _Names:
         return found
 
 
-class RedisBackend(BaseStorageBackend):
+class RedisBackend(Keys, Commands, BaseStorageBackend):
     """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md)."""
 
     name = "redis"
@@ -164,7 +118,7 @@ class RedisBackend(BaseStorageBackend):
         client_options.setdefault("socket_timeout", stream_settings.TIMEOUT)
         self.client_options = client_options
         self.url = stream_settings.REDIS_URL
-        self._redis: Any = None
+        self._redis = None
         try:
             #: Whether STREAM_REDIS_URL names a cluster (a list of node URLs).
             self.cluster = connection.parse_urls(self.url)[1]
@@ -172,16 +126,6 @@ class RedisBackend(BaseStorageBackend):
             self.cluster = False  # reported by check(), raised at first use
 
     # -- configuration -----------------------------------------------------
-
-    @property
-    def address(self) -> str:
-        try:
-            nodes, cluster = connection.parse_urls(self.url)
-        except InvalidStreamBackend:
-            return f"redis backend ({self.url!r})"
-        if cluster:
-            return f"redis cluster {','.join(n.address for n in nodes)}"
-        return f"redis {nodes[0].scheme}://{nodes[0].address}/{nodes[0].db}"
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         messages: list[checks.CheckMessage] = []
@@ -220,126 +164,7 @@ class RedisBackend(BaseStorageBackend):
                     )
         return messages
 
-    # -- connection ----------------------------------------------------------
-
-    @property
-    def redis(self) -> Any:
-        """The redis-py client (``Redis`` or ``RedisCluster``), shared per process."""
-        if self._redis is None:
-            if self.url is None or self.url == "":
-                raise InvalidStreamBackend("STREAM_REDIS_URL is not set (the redis backend needs it)")
-            try:
-                import redis  # noqa: F401
-            except ImportError:
-                raise InvalidStreamBackend(
-                    "the redis backend needs redis-py: pip install 'django-activity-feeds[redis]'"
-                ) from None
-            nodes, cluster = connection.parse_urls(self.url)
-            import redis.exceptions as rex
-
-            with self._guard():
-                try:
-                    self._redis = connection.get_client(nodes, cluster, self.client_options)
-                except rex.RedisClusterException as e:  # no startup node answered
-                    raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
-        return self._redis
-
-    def close(self) -> None:
-        if self._redis is not None:
-            connection.disconnect(self._redis)
-            self._redis = None
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn "cannot reach Redis" into ``BackendUnavailable`` naming the address."""
-        import redis.exceptions as rex
-
-        try:
-            yield
-        except (rex.ConnectionError, rex.TimeoutError, rex.ClusterError) as e:
-            raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
-
-    # -- commands and scripts ------------------------------------------------
-
-    def _send(self, calls: Sequence[Call]) -> list[Any]:
-        """Send ``calls`` in one pipeline (on a cluster: one per node, all
-        written before any reply is read); errors come back as values."""
-        with self._guard():
-            pipe = self.redis.pipeline(transaction=False)
-            for command, args in calls:
-                if command.startswith("script:"):
-                    keys, argv = args
-                    self._evalsha(pipe, command[7:], keys, argv)
-                else:
-                    getattr(pipe, command)(*args)
-            return pipe.execute(raise_on_error=False)
-
-    def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
-        """Run ``calls`` in one pipeline and return their results."""
-        import redis.exceptions as rex
-
-        if not calls:
-            return []
-        out = self._send(calls)
-        missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
-        if missing:
-            # The server does not know a script (first use, restart,
-            # failover): load them all and repeat only the calls that did
-            # not run (a NOSCRIPT reply means the script did nothing).
-            with self._guard():
-                for source in scripts.SCRIPTS.values():
-                    self.redis.script_load(source)
-            for i, result in zip(missing, self._send([calls[i] for i in missing])):
-                out[i] = result
-        for result in out:
-            if isinstance(result, (rex.ConnectionError, rex.TimeoutError)):
-                raise BackendUnavailable(f"the {self.address} cannot be reached: {result}") from result
-            if isinstance(result, Exception):
-                raise result
-        return out
-
-    def _run(self, calls: Sequence[Call]) -> list[Any]:
-        """Run ``calls`` in pipelines of ``batch_size``: one round trip per
-        chunk on one server, per node of the chunk (in parallel) on a cluster."""
-        results: list[Any] = []
-        for start in range(0, len(calls), self.batch_size):
-            results.extend(self._pipeline(calls[start : start + self.batch_size]))
-        return results
-
-    def _evalsha(self, pipe: Any, name: str, keys: Sequence[str], argv: Sequence[Any]) -> None:
-        """Queue script ``name`` on ``pipe``.
-
-        ``execute_command``, because redis-py's cluster pipeline refuses the
-        ``evalsha()`` method (not the command); on a cluster the node is
-        given, found from the client's slot table, because otherwise redis-py
-        asks a server for the keys of every EVALSHA (a round trip each).
-        """
-        options = {"target_nodes": self._redis.get_node_from_key(keys[0])} if self.cluster else {}
-        pipe.execute_command("EVALSHA", scripts.SHAS[name], len(keys), *keys, *argv, **options)
-
-    def _call(self, command: str, *args: Any) -> Any:
-        return self._pipeline([(command, args)])[0]
-
-    # -- keys ----------------------------------------------------------------
-
-    def base(self, feed: str) -> str:
-        """The key base of ``feed``: every key of the feed starts with it."""
-        return f"{self.prefix}{{{feed}}}:"
-
-    def body_key(self, key: str) -> str:
-        """The key of an activity body (hash tag: the key's node digits)."""
-        return f"{self.prefix}a:{key[:19]}{{{key[19:]}}}"
-
-    def refs_key(self, key: str) -> str:
-        """The key of the reference count of an activity body (its slot)."""
-        return f"{self.prefix}n:{key[:19]}{{{key[19:]}}}"
-
-    def _body_keys(self, key: str) -> list[str]:
-        return [self.body_key(key), self.refs_key(key)]
-
-    def fid_key(self, foreign_id: str) -> str:
-        """The key of the foreign-id index of ``foreign_id`` (the slot of its bodies)."""
-        return f"{self.prefix}f:{{{node_of(foreign_id)}}}{foreign_id}"
+    # -- feed groups -----------------------------------------------------------
 
     @staticmethod
     def _group(feed: str) -> FeedGroup | None:
