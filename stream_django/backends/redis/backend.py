@@ -19,24 +19,18 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.core import checks
 
 from stream_django.backends.base import (
     BaseStorageBackend,
-    Entry,
-    Follow,
-    Group,
-    GroupPage,
-    Page,
 )
 from stream_django.backends.redis import connection
-from stream_django.backends.redis.commands import Call, Commands
-from stream_django.backends.redis.keys import DEFAULT_PREFIX, HIGH, KEY, Keys
-from stream_django.engine import ids, serializer
+from stream_django.backends.redis.commands import Call
+from stream_django.backends.redis.keys import DEFAULT_PREFIX, KEY
+from stream_django.backends.redis.reads import Reads
+from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
 from stream_django.exceptions import InvalidStreamBackend
@@ -46,16 +40,10 @@ from stream_django.exceptions import InvalidStreamBackend
 #: writes, each removing that many, so trimming costs O(1) per write.
 TRIM_SLACK = 10
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
-#: Bodies per MGET on one server.
-MGET_SIZE = 500
 
 
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-def _from_us(value: float) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1_000_000, tz=dt_timezone.utc)
 
 
 class _Names:
@@ -79,7 +67,7 @@ class _Names:
         return found
 
 
-class RedisBackend(Keys, Commands, BaseStorageBackend):
+class RedisBackend(Reads, BaseStorageBackend):
     """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md)."""
 
     name = "redis"
@@ -678,155 +666,3 @@ class RedisBackend(Keys, Commands, BaseStorageBackend):
         keys = list(latest)
         results = self._run([("script:BODY_REPLACE", ([self.body_key(k)], [latest[k].json])) for k in keys])
         return [k for k, ok in zip(keys, results) if ok]
-
-    # -- reads -------------------------------------------------------------------
-
-    @staticmethod
-    def _bounds(page: Page) -> tuple[bytes, bytes]:
-        """ZREVRANGEBYLEX (max, min) for the page's cursors."""
-        upper: list[tuple[bytes, int]] = []  # (value, 0 exclusive / 1 inclusive)
-        if page.lt is not None:
-            upper.append((page.lt.encode(), 0))
-        if page.lte is not None:
-            upper.append((page.lte.encode() + HIGH, 0))
-        lower: list[tuple[bytes, int]] = []
-        if page.gt is not None:
-            lower.append((page.gt.encode() + HIGH, 0))
-        if page.gte is not None:
-            lower.append((page.gte.encode(), 1))
-        high = b"+"
-        if upper:
-            value, inclusive = min(upper)
-            high = (b"[" if inclusive else b"(") + value
-        low = b"-"
-        if lower:
-            value, inclusive = max(lower, key=lambda b: (b[0], -b[1]))
-            low = (b"[" if inclusive else b"(") + value
-        return high, low
-
-    def read_feed(self, feed: str, page: Page) -> list[Entry]:
-        if page.limit == 0:
-            return []
-        high, low = self._bounds(page)
-        members = self._call("zrevrangebylex", self.base(feed) + "e", high, low, page.offset, page.limit)
-        pairs = [(m[:KEY], m[KEY:] or None) for m in members]
-        bodies = self.get_activities([k for k, _ in pairs])
-        return [Entry(k, bodies[k], origin) for k, origin in pairs if k in bodies]
-
-    def read_groups(
-        self,
-        feed: str,
-        group: FeedGroup,
-        page: Page,
-        mark_seen: bool | Sequence[str] = False,
-        mark_read: bool | Sequence[str] = False,
-    ) -> GroupPage:
-        high, low = self._bounds(page)
-        base = self.base(feed)
-        argv: list[Any] = [
-            base,
-            high,
-            low,
-            page.offset,
-            page.limit,
-            group.activities_per_group,
-            "1" if group.is_notification else "0",
-        ]
-        for mark in (mark_seen, mark_read):
-            if mark is True:
-                argv += ["a", 0]
-            elif mark:
-                names = list(mark)
-                argv += ["l", len(names), *names]
-            else:
-                argv += ["0", 0]
-        out = self._call("script:GROUP_READ", [base + "g"], argv)
-        unseen, unread, rows = out[0], out[1], out[2:]
-        keys = [row[7][i] for row in rows for i in range(0, len(row[7]), 2)]
-        bodies = self.get_activities(keys)
-        groups = []
-        for name, latest, created, count, actors, seen, read, entries in rows:
-            activities = [
-                Entry(entries[i], bodies[entries[i]], entries[i + 1] or None)
-                for i in range(0, len(entries), 2)
-                if entries[i] in bodies
-            ]
-            groups.append(
-                Group(
-                    name=name,
-                    latest_key=latest,
-                    created_at=ids.key_time(created),
-                    updated_at=ids.key_time(latest),
-                    activity_count=int(count),
-                    actor_count=int(actors),
-                    activities=activities,
-                    is_seen=bool(seen),
-                    is_read=bool(read),
-                )
-            )
-        return GroupPage(groups=groups, unseen=int(unseen), unread=int(unread))
-
-    def feed_length(self, feed: str) -> int:
-        return int(self._call("zcard", self.base(feed) + "e"))
-
-    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
-        keys = list(dict.fromkeys(keys))
-        if not keys:
-            return {}
-        if self.cluster:
-            # Bodies spread over the slots: one GET each, every node's at once.
-            values = self._run([("get", (self.body_key(k),)) for k in keys])
-        else:
-            values = self._run(
-                [
-                    ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],))
-                    for i in range(0, len(keys), MGET_SIZE)
-                ]
-            )
-            values = [v for chunk in values for v in chunk]
-        return {k: v for k, v in zip(keys, values) if v is not None}
-
-    def _follow_rows(
-        self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool
-    ) -> list[Follow]:
-        if limit == 0:
-            return []
-        if among is not None:
-            among = list(dict.fromkeys(among))
-            if not among:
-                return []
-            scores = self._call("zmscore", zset, among)
-            rows = sorted(((s, f) for f, s in zip(among, scores) if s is not None), reverse=True)
-            rows = rows[offset : offset + limit]
-        else:
-            rows = [(s, f) for f, s in self._call("zrevrange", zset, offset, offset + limit - 1, True)]
-        result = []
-        for score, other in rows:
-            created = _from_us(score)
-            source, target = (other, feed) if followers else (feed, other)
-            result.append(Follow(source, target, created, created))
-        return result
-
-    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
-        return self._follow_rows(self.base(feed) + "fr", feed, offset, limit, among, followers=True)
-
-    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
-        return self._follow_rows(self.base(feed) + "fg", feed, offset, limit, among, followers=False)
-
-    def follow_counts(
-        self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
-    ) -> tuple[int, int]:
-        base = self.base(feed)
-        calls: list[Call] = []
-        for zset, counts, slugs in (
-            (base + "fr", base + "frc", followers_slugs),
-            (base + "fg", base + "fgc", following_slugs),
-        ):
-            if slugs:
-                calls.append(("hmget", (counts, list(slugs))))
-            else:
-                calls.append(("zcard", (zset,)))
-        results = self._run(calls)
-        return tuple(  # type: ignore[return-value]
-            sum(int(v or 0) for v in r) if isinstance(r, list) else int(r) for r in results
-        )
