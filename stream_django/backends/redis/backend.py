@@ -23,22 +23,17 @@ from typing import Any
 
 from django.core import checks
 
-from stream_django.backends.base import (
-    BaseStorageBackend,
-)
+from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.redis import connection
 from stream_django.backends.redis.commands import Call
+from stream_django.backends.redis.entries import Entries, GroupNames
 from stream_django.backends.redis.keys import DEFAULT_PREFIX, KEY
 from stream_django.backends.redis.reads import Reads
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
-from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
+from stream_django.engine.feeds import feed_groups
 from stream_django.exceptions import InvalidStreamBackend
 
-#: A feed is trimmed once it holds max_length + max_length // TRIM_SLACK
-#: entries (groups), back to max_length: one trim per max_length / TRIM_SLACK
-#: writes, each removing that many, so trimming costs O(1) per write.
-TRIM_SLACK = 10
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
 
 
@@ -46,28 +41,7 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-class _Names:
-    """Group names and actors of the activities being written (computed once
-    per activity and feed group, whatever the number of feeds)."""
-
-    def __init__(self, texts: dict[str, str]) -> None:
-        self.texts = texts
-        self.decoded: dict[str, dict[str, Any]] = {}
-        self.names: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def __call__(self, group: FeedGroup, key: str) -> tuple[str, str] | None:
-        found = self.names.get((group.slug, key))
-        if found is None:
-            if key not in self.texts:
-                return None
-            activity = self.decoded.get(key)
-            if activity is None:
-                activity = self.decoded[key] = serializer.loads(self.texts[key])
-            found = self.names[(group.slug, key)] = (group.group_key(activity), str(activity.get("actor", "")))
-        return found
-
-
-class RedisBackend(Reads, BaseStorageBackend):
+class RedisBackend(Entries, Reads, BaseStorageBackend):
     """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md)."""
 
     name = "redis"
@@ -152,72 +126,7 @@ class RedisBackend(Reads, BaseStorageBackend):
                     )
         return messages
 
-    # -- feed groups -----------------------------------------------------------
-
-    @staticmethod
-    def _group(feed: str) -> FeedGroup | None:
-        """The group of ``feed``, or None when its slug is no longer configured."""
-        return feed_groups().get(slug_of(feed))
-
-    def _slack(self, group: FeedGroup) -> tuple[int, int]:
-        if group.max_length is None:
-            return 0, 0
-        return group.max_length, group.max_length // TRIM_SLACK
-
-    # -- entries ---------------------------------------------------------------
-
-    def _entry_call(self, feed: str, entries: dict[str, str | None], names: _Names) -> Call | None:
-        """The script writing ``entries`` ({key: origin}) into ``feed``."""
-        group = self._group(feed)
-        if group is None or not entries:  # a group no longer configured
-            return None
-        maxlen, slack = self._slack(group)
-        base = self.base(feed)
-        argv: list[Any]
-        if group.is_flat:
-            argv = [maxlen, slack]
-            for key, origin in entries.items():
-                argv += [key, origin or ""]
-            return ("script:FLAT_ADD", ([base + "e"], argv))
-        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
-        for key, origin in entries.items():
-            named = names(group, key)
-            if named is not None:
-                argv += [key, named[0], named[1], origin or ""]
-        return ("script:GROUP_ADD", ([base + "g"], argv))
-
-    def _remove_call(self, feed: str, keys: Sequence[str], origins: Sequence[str] | None) -> Call | None:
-        """The script removing ``keys`` from ``feed`` (only entries that came
-        from ``origins``, when given)."""
-        group = self._group(feed)
-        if group is None or not keys:
-            return None
-        restrict = ["1", len(origins), *origins] if origins is not None else ["0", 0]
-        if group.is_flat:
-            return ("script:FLAT_REMOVE", ([self.base(feed) + "e"], [*restrict, *keys]))
-        base = self.base(feed)
-        return ("script:GROUP_REMOVE", ([base + "g"], [base, *restrict, *keys]))
-
-    def _release(self, released: Counter[str]) -> None:
-        """Drop references; bodies nothing points to go (with their index entry)."""
-        self._run(
-            [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
-        )
-
-    def _remove_from_each(self, removing: dict[str, list[str]]) -> Counter[str]:
-        """Remove from each feed of ``removing`` its keys, whatever their origin."""
-        removed: Counter[str] = Counter()
-        for out in self._run([c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]):
-            removed.update(out)
-        return removed
-
-    def _remove_from(self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None) -> Counter[str]:
-        """Remove ``keys`` from ``feeds`` (only entries from ``origins``, when
-        given); return how many entries of each key went."""
-        removed: Counter[str] = Counter()
-        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins))]):
-            removed.update(out)
-        return removed
+    # -- writing activities ------------------------------------------------------
 
     def _add(
         self,
@@ -252,7 +161,7 @@ class RedisBackend(Reads, BaseStorageBackend):
         )
         if removals:
             self._remove_everywhere(removals, {}, holders=remove_holders)
-        names = _Names({k: a.json for k, a in activities.items()})
+        names = GroupNames({k: a.json for k, a in activities.items()})
         by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
         for key, feeds in direct.items():
             for feed in feeds:
@@ -316,7 +225,7 @@ class RedisBackend(Reads, BaseStorageBackend):
         return group is not None and group.is_flat
 
     def _fan_out(
-        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: _Names | None = None
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: GroupNames | None = None
     ) -> None:
         """Write the ``keys`` that ``source`` still holds into the feeds that
         follow it and whose id is in ``(after, upto]``, with origin ``source``."""
@@ -324,9 +233,9 @@ class RedisBackend(Reads, BaseStorageBackend):
             low, high = self._lex_range(after, upto)
             self._fan_out_lex(source, list(keys), low, high, names)
 
-    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: _Names | None) -> None:
+    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: GroupNames | None) -> None:
         if names is None:
-            names = _Names(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
+            names = GroupNames(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             spec = json.dumps(self._fan_out_spec(keys, names))
@@ -352,7 +261,7 @@ class RedisBackend(Reads, BaseStorageBackend):
 
         self._batches(low, high, size, batch)
 
-    def _fan_out_spec(self, keys: Sequence[str], names: _Names) -> dict[str, Any]:
+    def _fan_out_spec(self, keys: Sequence[str], names: GroupNames) -> dict[str, Any]:
         """What the FANOUT script writes into a feed of each configured group."""
         slugs: dict[str, list[Any]] = {}
         for slug, group in feed_groups().items():
@@ -364,7 +273,7 @@ class RedisBackend(Reads, BaseStorageBackend):
                 slugs[slug] = ["n" if group.is_notification else "a", maxlen, slack, named]
         return {"k": list(keys), "s": slugs}
 
-    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: _Names) -> None:
+    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: GroupNames) -> None:
         """(Cluster) write ``keys`` into ``feeds`` with origin ``source``, then
         take them back from those feeds if ``source`` lost them meanwhile (its
         removal chunks may have run already)."""
@@ -456,19 +365,6 @@ class RedisBackend(Reads, BaseStorageBackend):
         reached = [k for k, origin in held.items() if origin is not None]
         return self._remove_everywhere(scopes, {feed: reached} if reached else {}, holders=holders)
 
-    def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
-        group = self._group(feed)
-        if group is None or not keys:
-            return None
-        if group.is_flat:
-            return ("script:FLAT_FIND", ([self.base(feed) + "e"], list(keys)))
-        base = self.base(feed)
-        return ("script:GROUP_FIND", ([base + "g"], [base, *keys]))
-
-    @staticmethod
-    def _pairs(flat: list[str]) -> dict[str, str | None]:
-        return {flat[i]: (flat[i + 1] or None) for i in range(0, len(flat), 2)}
-
     def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
         if not foreign_id:
             return []
@@ -529,7 +425,7 @@ class RedisBackend(Reads, BaseStorageBackend):
             ]
         )
         gone = {k for k, ok in zip(keys, out) if not ok}
-        names = _Names({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
+        names = GroupNames({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
         calls = []
         for source, entries in plan.items():
             call = self._entry_call(source, {k: o for k, o in entries.items() if k not in gone}, names)
