@@ -1,30 +1,52 @@
 """
-Feeds in Redis: one server or a Redis Cluster (docs/redis.md).
+Feeds in Redis, one server or a Redis Cluster (docs/redis.md): the backend
+class, its options and system checks.
 
-Key layout in ``keys.py``; calls to Redis in ``commands.py``; the scripts
-in ``lua/``.
+``RedisBackend`` is put together from one mixin per part of the storage
+contract; each builds only on the parts below it:
+
+==================  ==================================================
+module              holds
+==================  ==================================================
+``chunks.py``       chunked fan-out, run by task workers
+``writes.py``       adding, replacing and removing activities
+``follows.py``      following and unfollowing, with copies and purges
+``fanout.py``       fan-out to a feed's holders, and its removal
+``reads.py``        pages of feeds and groups, bodies, follows, counts
+``maintenance.py``  repairs an operator runs (the holder sets)
+``entries.py``      the per-feed and per-body script calls
+``keys.py``         key naming (the key layout)
+``commands.py``     the client, pipelines, scripts by SHA1, errors
+``connection.py``   ``STREAM_REDIS_URL`` and one client per process
+``scripts.py``      the Lua scripts, read from ``lua/``
+==================  ==================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.core import checks
 
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.redis import connection
+from stream_django.backends.redis.chunks import Chunks
 from stream_django.backends.redis.follows import Follows
 from stream_django.backends.redis.keys import DEFAULT_PREFIX
+from stream_django.backends.redis.maintenance import Maintenance
+from stream_django.backends.redis.reads import Reads
 from stream_django.backends.redis.writes import Writes
-from stream_django.engine.activities import PreparedActivity
 from stream_django.exceptions import InvalidStreamBackend
 
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
 
 
-class RedisBackend(Writes, Follows, BaseStorageBackend):
-    """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md)."""
+class RedisBackend(Chunks, Writes, Follows, Reads, Maintenance, BaseStorageBackend):
+    """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md).
+
+    The mixins' attributes are set here: ``prefix``, ``batch_size``,
+    ``client_options``, ``url`` and ``cluster``.
+    """
 
     name = "redis"
 
@@ -107,84 +129,3 @@ class RedisBackend(Writes, Follows, BaseStorageBackend):
                         )
                     )
         return messages
-
-    # -- chunked fan-out (docs/scale-out.md) -------------------------------------
-    #
-    # Chunks cover ranges of a feed's holders (``B.fl``, by feed id). On one
-    # server a chunk's condition on its source and its writes are one script;
-    # on a cluster they are in different slots, so a chunk checks, writes and
-    # checks again, undoing what the operation that overtook it would have.
-
-    supports_fanout_chunks = True
-    removes_by_range = True
-
-    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=False)
-
-    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
-        return self._remove_held(feed, keys, holders=False)
-
-    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
-        removals = {activity.key: list(removed)} if removed else None
-        self._add([(activity, added)], fan_out=False, removals=removals, remove_holders=False)
-
-    def count_followers(self, feeds: Sequence[str], at_most: int) -> int:
-        if not feeds or at_most <= 0:
-            return 0
-        counts = self._run([("zcard", (self.base(f) + "fr",)) for f in dict.fromkeys(feeds)])
-        return min(sum(int(n) for n in counts), at_most)
-
-    def follower_boundaries(self, feed: str, size: int) -> list[str]:
-        return list(self._call("script:HOLDER_MARKS", [self.base(feed) + "fl"], [size]))
-
-    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
-        self._fan_out(source, keys, after, upto)
-
-    def remove_range_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
-        self._unfan(source, keys, after, upto)
-
-    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
-        """Redis removes by holder ranges (``remove_range_chunk``); this
-        cleans every holder of ``source`` at once and returns 0 (none left)."""
-        self._unfan(source, keys, None, None)
-        return 0
-
-    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
-        if not copy_limit:
-            return
-        pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
-        self._copy_newest(pairs, copy_limit)
-        # An unfollow that overtook the copy may have purged already.
-        self._purge([p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok], guarded=not self.cluster)
-
-    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
-        if not self.cluster:
-            self._purge(pairs, guarded=True)
-            return
-        pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok]
-        self._purge(pairs, guarded=False)
-        # Followed again meanwhile: its copy may have run before the purge.
-        again = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
-        if again:
-            from stream_django.conf import stream_settings
-
-            self._copy_newest(again, stream_settings.ACTIVITY_COPY_LIMIT)
-
-    def rebuild_holders(self) -> int:
-        """Set each followed feed's holders (``fl``) to its followers and
-        kept feeds (``fr`` and ``fk``, scores 0); return how many feeds.
-
-        One ``ZUNIONSTORE`` per feed, atomic with the follows (same slot).
-        ``manage.py stream_redis_rebuild_holders`` runs it.
-        """
-        start = self.prefix + "{"
-        feeds: set[str] = set()
-        with self._guard():
-            for suffix in ("fr", "fk"):
-                for key in self.redis.scan_iter(match=f"{self.prefix}{{*}}:{suffix}", count=1000):
-                    feeds.add(key[len(start) : key.rindex("}:")])
-        ordered = sorted(feeds)
-        self._run(
-            [("zunionstore", (self.base(f) + "fl", {self.base(f) + "fr": 0, self.base(f) + "fk": 0})) for f in ordered]
-        )
-        return len(ordered)
