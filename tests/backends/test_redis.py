@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from django.core.management.base import CommandError
 
 from stream_django.backends import get_backend, reset_backend
 from stream_django.backends.base import Page
-from stream_django.backends.redis import RedisBackend
+from stream_django.backends.redis import RedisBackend, scripts
 from stream_django.client import stream_client
 from stream_django.engine.activities import prepare_activity
 from stream_django.engine.ids import id_to_key
@@ -509,6 +510,28 @@ def test_a_feeds_keys_share_one_cluster_slot(redis_cluster_settings):
     assert len(body_slots) > 10
     nodes_used = {client.get_node_from_key(b.body_key(key_of(n, verb=f"v{n % 3}"))).name for n in range(20)}
     assert len(nodes_used) == 3
+
+
+def test_every_script_compiles_on_the_server(prefix):
+    """SCRIPT LOAD compiles each script (every primary of a cluster) and
+    names it by the SHA1 that EVALSHA sends."""
+    client = backend().redis
+    assert scripts.SCRIPTS
+    for name, source in scripts.SCRIPTS.items():
+        assert client.script_load(source) == scripts.SHAS[name], name
+    assert all(client.script_exists(*scripts.SHAS.values()))
+
+
+def test_every_lua_file_is_a_script_or_a_library_a_script_includes():
+    folder = Path(scripts.__file__).with_name("lua")
+    assert {p.stem.upper() for p in folder.glob("*.lua")} == set(scripts.SCRIPTS)
+    libraries = sorted(folder.glob("lib/*.lua"))
+    assert libraries
+    for library in libraries:
+        text = library.read_text(encoding="utf-8")
+        using = [name for name, source in scripts.SCRIPTS.items() if text in source]
+        assert using, library.name
+        assert all(scripts.SCRIPTS[name].count(text) == 1 for name in using), library.name
 
 
 def test_a_lost_script_cache_is_reloaded(redis_cluster_settings):

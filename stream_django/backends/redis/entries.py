@@ -1,0 +1,133 @@
+"""
+Feed entries and body references: the steps every write of the Redis backend
+is made of.
+
+Each step is one script on one feed (``FLAT_*`` or ``GROUP_*``, as the
+feed's group is flat or aggregated) or on one activity body (``BODY_*``):
+the writes, follows, fan-out and chunk sections of the storage contract
+build their round trips from the calls made here. A feed whose slug is no
+longer configured is left alone.
+
+Reference counts follow one rule: raised before entries are written,
+lowered (``_release``) only after entries are deleted or were not written,
+so a count is never below the entries that point to a body.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from stream_django.backends.redis.commands import Call, Commands
+from stream_django.backends.redis.keys import Keys
+from stream_django.engine import serializer
+from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
+
+#: A feed is trimmed once it holds max_length + max_length // TRIM_SLACK
+#: entries (groups), back to max_length: one trim per max_length / TRIM_SLACK
+#: writes, each removing that many, so trimming costs O(1) per write.
+TRIM_SLACK = 10
+
+
+class GroupNames:
+    """Group names and actors of the activities being written (computed once
+    per activity and feed group, whatever the number of feeds)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.decoded: dict[str, dict[str, Any]] = {}
+        self.names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, group: FeedGroup, key: str) -> tuple[str, str] | None:
+        found = self.names.get((group.slug, key))
+        if found is None:
+            if key not in self.texts:
+                return None
+            activity = self.decoded.get(key)
+            if activity is None:
+                activity = self.decoded[key] = serializer.loads(self.texts[key])
+            found = self.names[(group.slug, key)] = (group.group_key(activity), str(activity.get("actor", "")))
+        return found
+
+
+class Entries(Keys, Commands):
+    """The per-feed and per-body script calls, and releasing references."""
+
+    @staticmethod
+    def _group(feed: str) -> FeedGroup | None:
+        """The group of ``feed``, or None when its slug is no longer configured."""
+        return feed_groups().get(slug_of(feed))
+
+    def _slack(self, group: FeedGroup) -> tuple[int, int]:
+        if group.max_length is None:
+            return 0, 0
+        return group.max_length, group.max_length // TRIM_SLACK
+
+    def _entry_call(self, feed: str, entries: dict[str, str | None], names: GroupNames) -> Call | None:
+        """The script writing ``entries`` ({key: origin}) into ``feed``."""
+        group = self._group(feed)
+        if group is None or not entries:  # a group no longer configured
+            return None
+        maxlen, slack = self._slack(group)
+        base = self.base(feed)
+        argv: list[str | int]
+        if group.is_flat:
+            argv = [maxlen, slack]
+            for key, origin in entries.items():
+                argv += [key, origin or ""]
+            return ("script:FLAT_ADD", ([base + "e"], argv))
+        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
+        for key, origin in entries.items():
+            named = names(group, key)
+            if named is not None:
+                argv += [key, named[0], named[1], origin or ""]
+        return ("script:GROUP_ADD", ([base + "g"], argv))
+
+    def _remove_call(self, feed: str, keys: Sequence[str], origins: Sequence[str] | None) -> Call | None:
+        """The script removing ``keys`` from ``feed`` (only entries that came
+        from ``origins``, when given)."""
+        group = self._group(feed)
+        if group is None or not keys:
+            return None
+        restrict: list[str | int] = ["1", len(origins), *origins] if origins is not None else ["0", 0]
+        if group.is_flat:
+            return ("script:FLAT_REMOVE", ([self.base(feed) + "e"], [*restrict, *keys]))
+        base = self.base(feed)
+        return ("script:GROUP_REMOVE", ([base + "g"], [base, *restrict, *keys]))
+
+    def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
+        """The script returning which of ``keys`` ``feed`` holds, and their origins."""
+        group = self._group(feed)
+        if group is None or not keys:
+            return None
+        if group.is_flat:
+            return ("script:FLAT_FIND", ([self.base(feed) + "e"], list(keys)))
+        base = self.base(feed)
+        return ("script:GROUP_FIND", ([base + "g"], [base, *keys]))
+
+    @staticmethod
+    def _pairs(flat: list[str]) -> dict[str, str | None]:
+        """``{key: origin}`` of a ``*_FIND`` reply."""
+        return {flat[i]: (flat[i + 1] or None) for i in range(0, len(flat), 2)}
+
+    def _release(self, released: Counter[str]) -> None:
+        """Drop references; bodies nothing points to go (with their index entry)."""
+        self._run(
+            [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
+        )
+
+    def _remove_from_each(self, removing: dict[str, list[str]]) -> Counter[str]:
+        """Remove from each feed of ``removing`` its keys, whatever their origin."""
+        removed: Counter[str] = Counter()
+        for out in self._run([c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]):
+            removed.update(out)
+        return removed
+
+    def _remove_from(self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None) -> Counter[str]:
+        """Remove ``keys`` from ``feeds`` (only entries from ``origins``, when
+        given); return how many entries of each key went."""
+        removed: Counter[str] = Counter()
+        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins))]):
+            removed.update(out)
+        return removed

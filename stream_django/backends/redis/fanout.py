@@ -1,0 +1,156 @@
+"""
+Fan-out in the Redis backend: writing activities into the feeds that follow
+a flat feed, and taking them back out; what the writes and the chunked
+fan-out sections of the storage contract both run.
+
+A flat feed T's holders (``P{T}:fl``: its followers and the feeds that
+unfollowed it keeping their history) are read in ranges of feed ids,
+``batch_size`` feeds at a time, so no command runs over a whole follower
+set. On one server a batch is one script (``FANOUT`` / ``UNFAN``): it checks
+that T still holds (or no longer holds) the activities, changes every feed
+of the batch and the reference counts, atomically. On a cluster the feeds of
+a batch live in other slots, so a batch checks T (``HOLDERS``), raises the
+references, writes the entries one feed at a time and checks T again, taking
+back what it wrote if a removal overtook it; a removal batch that finds T
+holding the activity again writes it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from stream_django.backends.redis.entries import Entries, GroupNames
+from stream_django.backends.redis.reads import Reads
+from stream_django.engine.feeds import feed_groups
+
+
+class Fanout(Entries, Reads):
+    """One hop of fan-out, and its removal, over ranges of a feed's holders."""
+
+    @staticmethod
+    def _lex_range(after: str | None, upto: str | None) -> tuple[str, str]:
+        """ZRANGEBYLEX bounds of the feed ids in ``(after, upto]``."""
+        return ("-" if after is None else "(" + after), ("+" if upto is None else "[" + upto)
+
+    def _batch_of(self, keys: Sequence[str]) -> int:
+        """Holders per batch: about ``batch_size`` entries for ``keys``."""
+        return max(1, self.batch_size // max(1, len(keys)))
+
+    @staticmethod
+    def _batches(low: str, high: str, size: int, run: Callable[[str, str], tuple[str, int]]) -> None:
+        """Call ``run(min, max)``, which handles up to ``size`` holders from
+        ``min`` and returns (the last it read, how many), until a batch comes
+        back short."""
+        while True:
+            last, count = run(low, high)
+            if int(count) < size or not last:
+                return
+            low = "(" + last
+
+    def _flat_source(self, feed: str) -> bool:
+        """Whether activities fan out from ``feed``: only from a flat feed."""
+        group = self._group(feed)
+        return group is not None and group.is_flat
+
+    def _fan_out(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: GroupNames | None = None
+    ) -> None:
+        """Write the ``keys`` that ``source`` still holds into the feeds that
+        follow it and whose id is in ``(after, upto]``, with origin ``source``."""
+        if keys and self._flat_source(source):
+            low, high = self._lex_range(after, upto)
+            self._fan_out_lex(source, list(keys), low, high, names)
+
+    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: GroupNames | None) -> None:
+        """``_fan_out`` over the holders between the ZRANGEBYLEX bounds ``low``
+        and ``high``, a batch at a time."""
+        if names is None:
+            names = GroupNames(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
+        entries, size = [self.base(source) + "e"], self._batch_of(keys)
+        if not self.cluster:
+            spec = json.dumps(self._fan_out_spec(keys, names))
+            self._batches(
+                low,
+                high,
+                size,
+                lambda lo, hi: tuple(self._call("script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec])),
+            )
+            return
+
+        def batch(lo: str, hi: str) -> tuple[str, int]:
+            held, feeds, last, count = self._call(
+                "script:HOLDERS", entries, [self.base(source), lo, hi, size, "1", *keys]
+            )
+            if held and feeds:
+                self._write_from(source, held, feeds, names)
+            return last, count
+
+        self._batches(low, high, size, batch)
+
+    def _fan_out_spec(self, keys: Sequence[str], names: GroupNames) -> dict[str, object]:
+        """What the FANOUT script writes into a feed of each configured group."""
+        slugs: dict[str, list[object]] = {}
+        for slug, group in feed_groups().items():
+            maxlen, slack = self._slack(group)
+            if group.is_flat:
+                slugs[slug] = ["f", maxlen, slack]
+            else:
+                named = [list(n) if (n := names(group, k)) is not None else False for k in keys]
+                slugs[slug] = ["n" if group.is_notification else "a", maxlen, slack, named]
+        return {"k": list(keys), "s": slugs}
+
+    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: GroupNames) -> None:
+        """(Cluster) write ``keys`` into ``feeds`` with origin ``source``, then
+        take them back from those feeds if ``source`` lost them meanwhile (its
+        removal chunks may have run already)."""
+        alive = self._run([("script:BODY_REF", (self._body_keys(k), [len(feeds)])) for k in keys])
+        keys = [k for k, ok in zip(keys, alive) if ok]  # references first; a body gone takes none
+        if not keys:
+            return
+        released: Counter[str] = Counter({k: len(feeds) for k in keys})
+        entries: dict[str, str | None] = dict.fromkeys(keys, source)
+        for new, trimmed in self._run([c for f in feeds if (c := self._entry_call(f, entries, names))]):
+            released.subtract(new)
+            released.update(trimmed)
+        still = self._pairs(self._pipeline([self._find_call(source, keys)])[0])  # type: ignore[list-item]
+        lost = [k for k in keys if k not in still]
+        if lost:
+            released.update(self._remove_from(feeds, lost, [source]))
+        self._release(released)
+
+    def _unfan(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+        """Remove the ``keys`` that ``source`` no longer holds from the feeds
+        that received them from it and whose id is in ``(after, upto]``."""
+        if not keys or not self._flat_source(source):
+            return
+        keys = list(keys)
+        low, high = self._lex_range(after, upto)
+        entries, size = [self.base(source) + "e"], self._batch_of(keys)
+        if not self.cluster:
+            kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in feed_groups().items()})
+            self._batches(
+                low,
+                high,
+                size,
+                lambda lo, hi: tuple(
+                    self._call("script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys])
+                ),
+            )
+            return
+
+        def batch(lo: str, hi: str) -> tuple[str, int]:
+            held, feeds, last, count = self._call(
+                "script:HOLDERS", entries, [self.base(source), lo, hi, size, "0", *keys]
+            )
+            gone = [k for k in keys if k not in set(held)]
+            if gone and feeds:
+                self._release(self._remove_from(feeds, gone, [source]))
+                # Added again meanwhile (its fan-out may have run already): write it back.
+                back = self._pairs(self._pipeline([self._find_call(source, gone)])[0])  # type: ignore[list-item]
+                if back:
+                    self._fan_out_lex(source, list(back), lo, "[" + last, None)
+            return last, count
+
+        self._batches(low, high, size, batch)

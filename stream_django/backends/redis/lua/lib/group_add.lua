@@ -1,0 +1,45 @@
+-- group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed):
+-- add activities to their groups (a key already there is not added again),
+-- marking the groups unseen and unread in a notification feed; trim the feed
+-- back to maxlen groups once it holds more than maxlen + slack. The keys
+-- written go to added, the keys trimmed to trimmed.
+--
+-- requires: group_remove
+
+local function group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed)
+  local g = B .. 'g'
+  for i, k in ipairs(keys) do
+    local name, actor = names[i], actors[i]
+    if redis.call('HSETNX', B .. 'x', k, cjson.encode({name, actor, origins[i]})) == 1 then
+      local ge = B .. 'ge:' .. name
+      local latest = redis.call('ZREVRANGE', ge, 0, 0)[1]
+      redis.call('ZADD', ge, 0, k)
+      if not latest then
+        redis.call('HSET', B .. 'gc', name, k)
+        redis.call('ZADD', g, 0, k .. name)
+      elseif k > latest then
+        redis.call('ZREM', g, latest .. name)
+        redis.call('ZADD', g, 0, k .. name)
+      end
+      redis.call('HINCRBY', B .. 'ga:' .. name, actor, 1)
+      if notify then
+        redis.call('SADD', B .. 'us', name)
+        redis.call('SADD', B .. 'ur', name)
+      end
+      added[#added + 1] = k
+    end
+  end
+  if maxlen > 0 then
+    local n = redis.call('ZCARD', g)
+    if n > maxlen + slack then
+      for _, m in ipairs(redis.call('ZRANGE', g, 0, n - maxlen - 1)) do
+        local name = string.sub(m, 32)
+        for _, k in ipairs(redis.call('ZRANGE', B .. 'ge:' .. name, 0, -1)) do
+          redis.call('HDEL', B .. 'x', k)
+          trimmed[#trimmed + 1] = k
+        end
+        drop_group(B, name, string.sub(m, 1, 31))
+      end
+    end
+  end
+end
