@@ -12,6 +12,8 @@ from stream_django.backends.redis.keys import Keys
 class Maintenance(Keys, Commands):
     """Rebuilding what the backend derives from the follows."""
 
+    supports_holder_rebuild = True
+
     def rebuild_holders(self) -> int:
         """Set each followed feed's holders (``fl``) to its followers and
         kept feeds (``fr`` and ``fk``, scores 0); return how many feeds.
