@@ -27,7 +27,6 @@ from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
-from stream_django.conf import DATABASE_BACKEND
 from stream_django.exceptions import BackendUnavailable
 from stream_django.models import FanoutChunk
 from stream_django.tasks import framework
@@ -43,20 +42,17 @@ from tests.fanout_support import (
     key_of,
     redis_commands,
 )
+from tests.local_backends import LOCAL_BACKENDS, REDIS_BACKENDS, use_backend
 
 pytestmark = pytest.mark.django_db
 
 DUMMY = {"default": {"BACKEND": f"{framework().__name__}.backends.dummy.DummyBackend", "QUEUES": []}}
 
 
-@pytest.fixture(params=["database", "redis", "redis_cluster"])
+@pytest.fixture(params=list(LOCAL_BACKENDS))
 def store(request, settings):
     """The storage backend under test."""
-    if request.param == "database":
-        settings.STREAM_BACKEND = DATABASE_BACKEND
-    else:
-        request.getfixturevalue(f"{request.param}_settings")
-    return request.param
+    return use_backend(request, settings, request.param)
 
 
 @pytest.fixture
@@ -529,7 +525,7 @@ def test_unstarted_chunks_whose_task_was_lost_are_requeued_on_request(worker):
     assert len(holding("testapp.Tweet:1")) == 5
 
 
-@pytest.mark.parametrize("store", ["redis", "redis_cluster"], indirect=True)
+@pytest.mark.parametrize("store", REDIS_BACKENDS, indirect=True)
 def test_a_chunk_that_cannot_reach_redis_is_recorded_and_requeued(worker, store, settings):
     follow("user:1", 4)
     worker.do(stream_client.feed("user", 1).add_activity, act(1))

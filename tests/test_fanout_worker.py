@@ -26,7 +26,6 @@ from django.db.models import Count
 
 from stream_django.backends import get_backend
 from stream_django.client import stream_client
-from stream_django.conf import DATABASE_BACKEND
 from stream_django.engine.ids import KEY_LENGTH
 from stream_django.models import (
     ActivityGroup,
@@ -39,6 +38,7 @@ from stream_django.models import (
 from tests import services
 from tests.contract.helpers import act
 from tests.fanout_support import holding, key_of
+from tests.local_backends import LOCAL_BACKENDS, use_backend
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -54,13 +54,10 @@ FLAT, AGGREGATED = 16_000, 4_000
 CHUNK_SIZE = 1000
 
 
-@pytest.fixture(params=["database", "redis", "redis_cluster"])
+@pytest.fixture(params=list(LOCAL_BACKENDS))
 def task_settings(request, settings):
     services.require("postgres")
-    if request.param == "database":
-        settings.STREAM_BACKEND = DATABASE_BACKEND
-    else:
-        request.getfixturevalue(f"{request.param}_settings")
+    use_backend(request, settings, request.param)
     if importlib.util.find_spec("django_tasks_db") is None:
         message = "django-tasks-db is not installed (it is in the 'test' dependency group)"
         if services.required():

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from stream_django.conf import DATABASE_BACKEND
 from stream_django.feeds import get_client
+from tests.local_backends import LOCAL_BACKENDS, use_backend
 
-BACKENDS = ["database", "redis", "redis_cluster"]
+BACKENDS = list(LOCAL_BACKENDS)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -22,12 +22,5 @@ def backend_name(request):
 
 @pytest.fixture
 def feeds(request, backend_name, settings, db):
-    if backend_name == "database":
-        settings.STREAM_BACKEND = DATABASE_BACKEND
-    elif backend_name == "redis":
-        request.getfixturevalue("redis_settings")
-    elif backend_name == "redis_cluster":
-        request.getfixturevalue("redis_cluster_settings")
-    else:  # pragma: no cover - each other backend adds its own branch
-        raise AssertionError(f"unknown backend {backend_name}")
+    use_backend(request, settings, backend_name)
     return get_client()
