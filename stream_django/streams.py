@@ -49,6 +49,7 @@ from stream_django.engine.activities import (
     prepare_activity,
 )
 from stream_django.engine.feeds import feed_id, get_group
+from stream_django.engine.plan import plan_write
 from stream_django.exceptions import InputException
 from stream_django.signals import resets_on_setting_changed
 
@@ -289,8 +290,9 @@ def add_stream_item(user_or_users: Any, content: str, created_at: datetime | Non
     time = _stored_time(created_at) if created_at is not None else ids.to_utc_ms(datetime.now(timezone.utc))
     activity = _prepare(content, time)
     backend, slug = _storage(), _slug()
+    plan = plan_write([activity])
     for chunk in _pk_chunks(users, stream_settings.FANOUT_CHUNK_SIZE):
-        backend.add_to_many(activity, [feed_id(slug, pk) for pk in chunk])
+        backend.add_to_many(plan, [feed_id(slug, pk) for pk in chunk])
 
 
 def get_stream_items(user: Any) -> Any:

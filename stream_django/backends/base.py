@@ -1,8 +1,12 @@
 """
 The storage interface every local backend implements.
 
-The engine (``stream_django.engine.client``) validates input and shapes
-responses; a backend only stores and reads. Feeds are named by their
+The feeds API (``stream_django.feeds``) validates input and shapes
+responses; a backend only stores and reads. The engine decides: every write
+receives the ``FeedLayout`` of the operation (each feed group's type, trim
+bound and aggregation format) or a ``WritePlan`` (the activities, with their
+aggregation group in every aggregated feed group, computed once), and a
+backend never looks a feed group up itself. Feeds are named by their
 ``"slug:user_id"`` string and activities by their storage key
 (``stream_django.engine.ids.id_to_key``), which sorts in time order.
 
@@ -14,13 +18,14 @@ Semantics every backend keeps (``tests/contract`` states them as tests):
 - adding to feed F writes F and the activity's ``to`` feeds (origin ``None``),
   then fans out one hop: every feed following F, or following a ``to`` feed,
   receives it with ``origin`` set to the feed it followed;
-- aggregated and notification feeds keep their entries in groups named by
-  ``FeedGroup.group_key``.
+- aggregated and notification feeds keep their entries in groups: the
+  plan's ``group_name`` for the activities it adds, the layout's
+  ``FeedGroup.group_key`` for those a store reads back (copies, chunks).
 
 A backend that sets ``supports_fanout_chunks`` also implements the methods
 of the "chunked fan-out" section, so that the engine can write the direct
 feeds in the request and leave the followers to task workers, in chunks
-(``stream_django.engine.fanout``; docs/scale-out.md).
+(``stream_django.fanout``; docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from django.core.checks import CheckMessage
 
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 
 @dataclass(frozen=True)
@@ -143,15 +149,15 @@ class BaseStorageBackend(BaseBackend):
     # -- writes ----------------------------------------------------------
 
     @abstractmethod
-    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        """Store ``activities`` in ``feed`` and their ``to`` feeds, and fan out."""
+    def add_activities(self, feed: str, plan: WritePlan) -> None:
+        """Store the plan's activities in ``feed`` and their ``to`` feeds, and fan out."""
 
     @abstractmethod
-    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
-        """Store ``activity`` directly in each of ``feeds``, without fan-out."""
+    def add_to_many(self, plan: WritePlan, feeds: Sequence[str]) -> None:
+        """Store the plan's activity directly in each of ``feeds``, without fan-out."""
 
     @abstractmethod
-    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+    def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
         """Remove activities from ``feed``.
 
         Where ``feed`` holds an activity directly (origin ``None``), remove it
@@ -160,16 +166,16 @@ class BaseStorageBackend(BaseBackend):
         """
 
     @abstractmethod
-    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
+    def keys_for_foreign_id(self, feed: str, foreign_id: str, layout: FeedLayout) -> list[str]:
         """Return the keys of the activities of ``feed`` with ``foreign_id``."""
 
     @abstractmethod
-    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         """Make each source feed follow its target feed (idempotent), copying
         the target's newest ``copy_limit`` activities into the source."""
 
     @abstractmethod
-    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> None:
         """Remove follows ``(source, target, keep_history)``; without
         ``keep_history`` purge from the source every entry whose origin is
         the target."""
@@ -182,7 +188,7 @@ class BaseStorageBackend(BaseBackend):
         """
 
     @abstractmethod
-    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
         """Replace the activity's data (its new ``to``), write it into the
         ``added`` feeds with fan-out, and remove it from the ``removed`` feeds
         and the feeds that received it through them."""
@@ -217,12 +223,12 @@ class BaseStorageBackend(BaseBackend):
             f"(supports_fanout_chunks is false): {method}() is not implemented"
         )
 
-    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+    def add_direct(self, feed: str, plan: WritePlan) -> None:
         """Store ``activities`` in ``feed`` and their ``to`` feeds (origin
         ``None``), as ``add_activities`` does, without fanning out."""
         raise self._chunking("add_direct")
 
-    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+    def remove_direct(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[str]]:
         """Remove activities from ``feed`` and, where ``feed`` holds one
         directly, from its ``to`` feeds; leave the followers alone.
 
@@ -232,7 +238,7 @@ class BaseStorageBackend(BaseBackend):
         """
         raise self._chunking("remove_direct")
 
-    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets_direct(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
         """Do what ``change_targets`` does, except for the followers of the
         ``added`` and ``removed`` feeds."""
         raise self._chunking("change_targets_direct")
@@ -251,13 +257,15 @@ class BaseStorageBackend(BaseBackend):
         """
         raise self._chunking("follower_boundaries")
 
-    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+    def fan_out_chunk(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> None:
         """Write the activities ``keys`` into the followers of ``source``
         whose id is in ``(after, upto]``, with origin ``source``, but only the
         activities ``source`` still holds. Idempotent."""
         raise self._chunking("fan_out_chunk")
 
-    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int, layout: FeedLayout) -> int:
         """Delete the activities ``keys`` that ``source`` no longer holds from
         at most ``limit`` feeds that received them from ``source``.
 
@@ -271,7 +279,9 @@ class BaseStorageBackend(BaseBackend):
     """Are removals cut into follower ranges, like additions (``remove_range_chunk``),
     rather than into runs of ``remove_chunk``?"""
 
-    def remove_range_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+    def remove_range_chunk(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> None:
         """Delete the activities ``keys`` that ``source`` no longer holds from
         the feeds that received them from ``source`` (followers, and feeds
         that unfollowed it keeping their history) whose id is in ``(after,
@@ -280,16 +290,17 @@ class BaseStorageBackend(BaseBackend):
         """
         raise self._chunking("remove_range_chunk")
 
-    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         """For each ``(source, target)`` follow that exists, copy the target's
         newest ``copy_limit`` activities into the source, as ``follow_many``
         does. Idempotent."""
         raise self._chunking("copy_chunk")
 
-    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, copy_limit: int) -> None:
         """For each ``(source, target)`` pair that is not a follow, remove from
         the source every entry whose origin is the target, as
-        ``unfollow_many`` does. Idempotent."""
+        ``unfollow_many`` does. A follow made again meanwhile gets its newest
+        ``copy_limit`` activities back. Idempotent."""
         raise self._chunking("purge_chunk")
 
     # -- maintenance -------------------------------------------------------

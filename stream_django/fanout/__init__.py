@@ -12,6 +12,7 @@ from stream_django.fanout.messages import InvalidFanoutMessage, validate_step
 from stream_django.fanout.queue import enqueue, get_fanout_task, requeue, reset_tasks, run_chunk, submit
 from stream_django.fanout.request import (
     add_activities,
+    add_to_many,
     change_targets,
     follow_many,
     remove_activities,
@@ -23,6 +24,7 @@ from stream_django.fanout.worker import plan, run_step
 __all__ = [
     "InvalidFanoutMessage",
     "add_activities",
+    "add_to_many",
     "backlog",
     "change_targets",
     "enqueue",

@@ -30,7 +30,7 @@ from stream_django.backends.base import BaseStorageBackend
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
-from stream_django.engine.feeds import get_group, slug_of
+from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.fanout.ledger import ledger_database
 from stream_django.fanout.messages import ADD, COPY, PURGE, REMOVE
 from stream_django.fanout.queue import is_immediate, submit, task_backend
@@ -66,39 +66,42 @@ def _stays_inline(storage: BaseStorageBackend, sources: Sequence[str]) -> bool:
     return storage.count_followers(list(sources), limit + 1) <= limit
 
 
-def _flat(feeds: Sequence[str]) -> list[str]:
-    return [f for f in dict.fromkeys(feeds) if get_group(slug_of(f)).is_flat]
-
-
 def add_activities(storage: BaseStorageBackend, feed: str, activities: Sequence[PreparedActivity]) -> None:
     """Add ``activities`` to ``feed``; fan out inline or through task workers."""
+    plan = plan_write(activities)
     sources: dict[str, list[str]] = {}
     for activity in activities:
-        for source in _flat([feed, *activity.to]):
+        for source in plan.layout.flat([feed, *activity.to]):
             keys = sources.setdefault(source, [])
             if activity.key not in keys:
                 keys.append(activity.key)
     if task_backend_for(storage) is None or _stays_inline(storage, list(sources)):
-        storage.add_activities(feed, activities)
+        storage.add_activities(feed, plan)
         return
     with transaction.atomic(using=ledger_database()):
-        storage.add_direct(feed, activities)
+        storage.add_direct(feed, plan)
         submit([{"op": ADD, "source": s, "keys": keys, "plan": True} for s, keys in sources.items()])
+
+
+def add_to_many(storage: BaseStorageBackend, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+    """Add ``activity`` directly to each of ``feeds``, without fan-out."""
+    storage.add_to_many(plan_write([activity]), feeds)
 
 
 def remove_activities(storage: BaseStorageBackend, feed: str, keys: Sequence[str]) -> None:
     """Remove ``keys`` from ``feed`` and everywhere they fanned out to."""
+    layout = FeedLayout.current()
     if task_backend_for(storage) is None:
-        storage.remove_activities(feed, keys)
+        storage.remove_activities(feed, keys, layout)
         return
     targets = [feed]
     for text in storage.get_activities(keys).values():
         targets += serializer.loads(text).get("to", [])
-    if _stays_inline(storage, _flat(targets)):
-        storage.remove_activities(feed, keys)
+    if _stays_inline(storage, layout.flat(targets)):
+        storage.remove_activities(feed, keys, layout)
         return
     with transaction.atomic(using=ledger_database()):
-        pending = storage.remove_direct(feed, keys)
+        pending = storage.remove_direct(feed, keys, layout)
         if pending:
             submit([{"op": REMOVE, "source": s, "keys": list(k)} for s, k in pending.items()])
 
@@ -107,35 +110,38 @@ def change_targets(
     storage: BaseStorageBackend, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]
 ) -> None:
     """Change the ``to`` targets of ``activity`` (see ``change_targets``)."""
-    added_sources, removed_sources = _flat(added), _flat(removed)
+    plan = plan_write([activity])
+    added_sources, removed_sources = plan.layout.flat(added), plan.layout.flat(removed)
     if task_backend_for(storage) is None or _stays_inline(storage, added_sources + removed_sources):
-        storage.change_targets(activity, added, removed)
+        storage.change_targets(plan, added, removed)
         return
     steps = [{"op": ADD, "source": s, "keys": [activity.key], "plan": True} for s in added_sources]
     steps += [{"op": REMOVE, "source": s, "keys": [activity.key]} for s in removed_sources]
     with transaction.atomic(using=ledger_database()):
-        storage.change_targets_direct(activity, added, removed)
+        storage.change_targets_direct(plan, added, removed)
         submit(steps)
 
 
 def follow_many(storage: BaseStorageBackend, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
     """Create follows; copy the targets' activities inline or through workers."""
+    layout = FeedLayout.current()
     inline_limit = stream_settings.FANOUT_INLINE_LIMIT
     if not copy_limit or len(pairs) <= inline_limit or task_backend_for(storage) is None:
-        storage.follow_many(pairs, copy_limit)
+        storage.follow_many(pairs, copy_limit, layout)
         return
     with transaction.atomic(using=ledger_database()):
-        storage.follow_many(pairs, 0)
+        storage.follow_many(pairs, 0, layout)
         submit([{"op": COPY, "pairs": [list(p) for p in pairs], "limit": copy_limit, "plan": True}])
 
 
 def unfollow_many(storage: BaseStorageBackend, items: Sequence[tuple[str, str, bool]]) -> None:
     """Remove follows; purge their activities inline or through workers."""
+    layout = FeedLayout.current()
     purged = [[source, target] for source, target, keep_history in items if not keep_history]
     inline_limit = stream_settings.FANOUT_INLINE_LIMIT
     if len(purged) <= inline_limit or task_backend_for(storage) is None:
-        storage.unfollow_many(items)
+        storage.unfollow_many(items, layout)
         return
     with transaction.atomic(using=ledger_database()):
-        storage.unfollow_many([(source, target, True) for source, target, _ in items])
+        storage.unfollow_many([(source, target, True) for source, target, _ in items], layout)
         submit([{"op": PURGE, "pairs": purged, "plan": True}])

@@ -19,6 +19,7 @@ from django.db import transaction
 from stream_django.backends import get_backend
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.conf import stream_settings
+from stream_django.engine.plan import FeedLayout
 from stream_django.fanout import ledger
 from stream_django.fanout.messages import ADD, COPY, PURGE_ENTRIES_PER_PAIR, REMOVE, InvalidFanoutMessage, validate_step
 
@@ -57,7 +58,8 @@ def run_chunk(chunk_id: int, steps: list[dict[str, Any]] | None = None, *, submi
             with transaction.atomic(using=db):
                 submit(later, bulk=True)
                 ledger.replace_steps(chunk_id, now_steps)
-        more = [m for m in (run_step(storage, step, size) for step in now_steps) if m is not None]
+        layout = FeedLayout.current()
+        more = [m for m in (run_step(storage, step, size, layout) for step in now_steps) if m is not None]
         with transaction.atomic(using=db):
             if more:
                 submit(more, bulk=True)
@@ -92,20 +94,24 @@ def plan(storage: BaseStorageBackend, step: dict[str, Any], size: int) -> tuple[
     return pieces[0], pieces[1:]
 
 
-def run_step(storage: BaseStorageBackend, step: dict[str, Any], size: int) -> dict[str, Any] | None:
-    """Run one planned step; return the step to run next, if any (removals)."""
+def run_step(
+    storage: BaseStorageBackend, step: dict[str, Any], size: int, layout: FeedLayout | None = None
+) -> dict[str, Any] | None:
+    """Run one planned step with the feed groups of ``layout`` (default: the
+    configured ones); return the step to run next, if any (removals)."""
+    layout = FeedLayout.current() if layout is None else layout
     op = step["op"]
     if op == ADD:
         after, upto = step["range"]
-        storage.fan_out_chunk(step["source"], step["keys"], after, upto)
+        storage.fan_out_chunk(step["source"], step["keys"], after, upto, layout)
     elif op == REMOVE and "range" in step:
         after, upto = step["range"]
-        storage.remove_range_chunk(step["source"], step["keys"], after, upto)
+        storage.remove_range_chunk(step["source"], step["keys"], after, upto, layout)
     elif op == REMOVE:
-        if storage.remove_chunk(step["source"], step["keys"], size) >= size:
+        if storage.remove_chunk(step["source"], step["keys"], size, layout) >= size:
             return step
     elif op == COPY:
-        storage.copy_chunk([(s, t) for s, t in step["pairs"]], step["limit"])
+        storage.copy_chunk([(s, t) for s, t in step["pairs"]], step["limit"], layout)
     else:
-        storage.purge_chunk([(s, t) for s, t in step["pairs"]])
+        storage.purge_chunk([(s, t) for s, t in step["pairs"]], layout, stream_settings.ACTIVITY_COPY_LIMIT)
     return None

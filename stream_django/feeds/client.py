@@ -82,7 +82,7 @@ class Client:
         with timed() as t:
             prepared = prepare_activity(activity)
             if targets:
-                self.backend.add_to_many(prepared, list(dict.fromkeys(targets)))
+                fanout.add_to_many(self.backend, prepared, list(dict.fromkeys(targets)))
         return {"duration": t.duration}
 
     def get_activities(

@@ -30,6 +30,7 @@ from stream_django.engine.feeds import (
     validate_slug,
     validate_user_id,
 )
+from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import DoesNotExistException, FeedConfigException, InputException
 from stream_django.feeds.follows import follow
 from stream_django.feeds.params import (
@@ -114,7 +115,7 @@ class Feed:
             if activity_id is not None:
                 keys = [ids.id_to_key(activity_id, param="activity_id")]
             else:
-                keys = self.backend.keys_for_foreign_id(self.id, str(foreign_id))
+                keys = self.backend.keys_for_foreign_id(self.id, str(foreign_id), FeedLayout.current())
             if keys:
                 fanout.remove_activities(self.backend, self.id, keys)
         return {"removed": activity_id if activity_id is not None else foreign_id, "duration": t.duration}

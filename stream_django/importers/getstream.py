@@ -47,6 +47,7 @@ from stream_django.backends.base import BaseStorageBackend, Page
 from stream_django.engine.activities import PreparedActivity, prepare_activity
 from stream_django.engine.feeds import get_group, slug_of
 from stream_django.engine.ids import id_to_key
+from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.importers.journal import (
     ACTIVITIES,
@@ -115,6 +116,7 @@ class GetStreamImporter:
         self.page_size = page_size
         self.copy_limit = copy_limit
         self.dry_run = dry_run
+        self.layout = FeedLayout.current()
         self.progress = progress or (lambda phase, done, total, detail: None)
         #: Follows read from getstream.io in this run (dry runs decide with them).
         self.hosted_follows: dict[str, set[str]] = {}
@@ -208,9 +210,11 @@ class GetStreamImporter:
             if new:
                 # A catch-up follows feeds whose activities are already here:
                 # copy them, as getstream.io did when the follow was made.
-                self.destination.follow_many([(feed, t) for t in new], self.copy_limit if self.catch_up else 0)
+                self.destination.follow_many(
+                    [(feed, t) for t in new], self.copy_limit if self.catch_up else 0, self.layout
+                )
             if gone:
-                self.destination.unfollow_many([(feed, t, False) for t in gone])
+                self.destination.unfollow_many([(feed, t, False) for t in gone], self.layout)
         self.stats.follows += len(new)
         self.stats.follows_removed += len(gone)
         site = set(self.journal.feeds)
@@ -293,7 +297,7 @@ class GetStreamImporter:
             if prepared is not None:
                 direct.append(prepared)
         if direct and not self.dry_run:
-            self.destination.add_activities(feed, direct)
+            self.destination.add_activities(feed, plan_write(direct, self.layout))
         self.stats.activities_written += len(direct)
         if not copies:
             return
@@ -306,7 +310,7 @@ class GetStreamImporter:
             if prepared is None:
                 continue
             if not self.dry_run:
-                self.destination.add_to_many(prepared, [feed])
+                self.destination.add_to_many(plan_write([prepared], self.layout), [feed])
             self.stats.direct_copies += 1
 
     def _mark(self, feed: str, groups: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from stream_django.backends.redis.follows import Follows
 from stream_django.backends.redis.writes import Writes
-from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 
 class Chunks(Writes, Follows):
@@ -28,15 +28,16 @@ class Chunks(Writes, Follows):
     supports_fanout_chunks = True
     removes_by_range = True
 
-    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=False)
+    def add_direct(self, feed: str, plan: WritePlan) -> None:
+        self._add(plan, [(a, plan.direct_feeds(feed, a)) for a in plan.activities], fan_out=False)
 
-    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
-        return self._remove_held(feed, keys, holders=False)
+    def remove_direct(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[str]]:
+        return self._remove_held(feed, keys, layout, holders=False)
 
-    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets_direct(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
+        (activity,) = plan.activities
         removals = {activity.key: list(removed)} if removed else None
-        self._add([(activity, added)], fan_out=False, removals=removals, remove_holders=False)
+        self._add(plan, [(activity, added)], fan_out=False, removals=removals, remove_holders=False)
 
     def count_followers(self, feeds: Sequence[str], at_most: int) -> int:
         if not feeds or at_most <= 0:
@@ -47,35 +48,38 @@ class Chunks(Writes, Follows):
     def follower_boundaries(self, feed: str, size: int) -> list[str]:
         return list(self._call("script:HOLDER_MARKS", [self.base(feed) + "fl"], [size]))
 
-    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
-        self._fan_out(source, keys, after, upto)
+    def fan_out_chunk(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> None:
+        self._fan_out(source, keys, after, upto, layout)
 
-    def remove_range_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
-        self._unfan(source, keys, after, upto)
+    def remove_range_chunk(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> None:
+        self._unfan(source, keys, after, upto, layout)
 
-    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int, layout: FeedLayout) -> int:
         """Redis removes by holder ranges (``remove_range_chunk``); this
         cleans every holder of ``source`` at once and returns 0 (none left)."""
-        self._unfan(source, keys, None, None)
+        self._unfan(source, keys, None, None, layout)
         return 0
 
-    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         if not copy_limit:
             return
         pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
-        self._copy_newest(pairs, copy_limit)
+        self._copy_newest(pairs, copy_limit, layout)
         # An unfollow that overtook the copy may have purged already.
-        self._purge([p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok], guarded=not self.cluster)
+        gone = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok]
+        self._purge(gone, layout, guarded=not self.cluster)
 
-    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, copy_limit: int) -> None:
         if not self.cluster:
-            self._purge(pairs, guarded=True)
+            self._purge(pairs, layout, guarded=True)
             return
         pairs = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if not ok]
-        self._purge(pairs, guarded=False)
+        self._purge(pairs, layout, guarded=False)
         # Followed again meanwhile: its copy may have run before the purge.
         again = [p for p, ok in zip(pairs, self._follow_exists(pairs)) if ok]
         if again:
-            from stream_django.conf import stream_settings
-
-            self._copy_newest(again, stream_settings.ACTIVITY_COPY_LIMIT)
+            self._copy_newest(again, copy_limit, layout)

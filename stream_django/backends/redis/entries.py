@@ -22,7 +22,8 @@ from typing import Any
 from stream_django.backends.redis.commands import Call, Commands
 from stream_django.backends.redis.keys import Keys
 from stream_django.engine import serializer
-from stream_django.engine.feeds import FeedGroup, feed_groups, slug_of
+from stream_django.engine.feeds import FeedGroup
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 #: A feed is trimmed once it holds max_length + max_length // TRIM_SLACK
 #: entries (groups), back to max_length: one trim per max_length / TRIM_SLACK
@@ -31,13 +32,24 @@ TRIM_SLACK = 10
 
 
 class GroupNames:
-    """Group names and actors of the activities being written (computed once
-    per activity and feed group, whatever the number of feeds)."""
+    """Group names and actors of the activities being written, with the
+    layout of the operation: from the write plan for the activities it adds,
+    else computed once per activity and feed group from the stored bodies
+    (``texts``) by the layout's aggregation format."""
 
-    def __init__(self, texts: dict[str, str]) -> None:
-        self.texts = texts
+    def __init__(self, layout: FeedLayout, texts: dict[str, str] | None = None) -> None:
+        self.layout = layout
+        self.texts = texts or {}
         self.decoded: dict[str, dict[str, Any]] = {}
         self.names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    @classmethod
+    def of_plan(cls, plan: WritePlan) -> GroupNames:
+        names = cls(plan.layout)
+        actors = {a.key: a.actor for a in plan.activities}
+        for (slug, key), name in plan.names.items():
+            names.names[(slug, key)] = (name, actors[key])
+        return names
 
     def __call__(self, group: FeedGroup, key: str) -> tuple[str, str] | None:
         found = self.names.get((group.slug, key))
@@ -55,9 +67,9 @@ class Entries(Keys, Commands):
     """The per-feed and per-body script calls, and releasing references."""
 
     @staticmethod
-    def _group(feed: str) -> FeedGroup | None:
+    def _group(feed: str, layout: FeedLayout) -> FeedGroup | None:
         """The group of ``feed``, or None when its slug is no longer configured."""
-        return feed_groups().get(slug_of(feed))
+        return layout.get(feed)
 
     def _slack(self, group: FeedGroup) -> tuple[int, int]:
         if group.max_length is None:
@@ -66,7 +78,7 @@ class Entries(Keys, Commands):
 
     def _entry_call(self, feed: str, entries: dict[str, str | None], names: GroupNames) -> Call | None:
         """The script writing ``entries`` ({key: origin}) into ``feed``."""
-        group = self._group(feed)
+        group = self._group(feed, names.layout)
         if group is None or not entries:  # a group no longer configured
             return None
         maxlen, slack = self._slack(group)
@@ -84,10 +96,12 @@ class Entries(Keys, Commands):
                 argv += [key, named[0], named[1], origin or ""]
         return ("script:GROUP_ADD", ([base + "g"], argv))
 
-    def _remove_call(self, feed: str, keys: Sequence[str], origins: Sequence[str] | None) -> Call | None:
+    def _remove_call(
+        self, feed: str, keys: Sequence[str], origins: Sequence[str] | None, layout: FeedLayout
+    ) -> Call | None:
         """The script removing ``keys`` from ``feed`` (only entries that came
         from ``origins``, when given)."""
-        group = self._group(feed)
+        group = self._group(feed, layout)
         if group is None or not keys:
             return None
         restrict: list[str | int] = ["1", len(origins), *origins] if origins is not None else ["0", 0]
@@ -96,9 +110,9 @@ class Entries(Keys, Commands):
         base = self.base(feed)
         return ("script:GROUP_REMOVE", ([base + "g"], [base, *restrict, *keys]))
 
-    def _find_call(self, feed: str, keys: Sequence[str]) -> Call | None:
+    def _find_call(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> Call | None:
         """The script returning which of ``keys`` ``feed`` holds, and their origins."""
-        group = self._group(feed)
+        group = self._group(feed, layout)
         if group is None or not keys:
             return None
         if group.is_flat:
@@ -117,17 +131,20 @@ class Entries(Keys, Commands):
             [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
         )
 
-    def _remove_from_each(self, removing: dict[str, list[str]]) -> Counter[str]:
+    def _remove_from_each(self, removing: dict[str, list[str]], layout: FeedLayout) -> Counter[str]:
         """Remove from each feed of ``removing`` its keys, whatever their origin."""
         removed: Counter[str] = Counter()
-        for out in self._run([c for f, keys in removing.items() if (c := self._remove_call(f, keys, None))]):
+        calls = [c for f, keys in removing.items() if (c := self._remove_call(f, keys, None, layout))]
+        for out in self._run(calls):
             removed.update(out)
         return removed
 
-    def _remove_from(self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None) -> Counter[str]:
+    def _remove_from(
+        self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None, layout: FeedLayout
+    ) -> Counter[str]:
         """Remove ``keys`` from ``feeds`` (only entries from ``origins``, when
         given); return how many entries of each key went."""
         removed: Counter[str] = Counter()
-        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins))]):
+        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins, layout))]):
             removed.update(out)
         return removed

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from stream_django.backends.redis.entries import Entries, GroupNames
 from stream_django.backends.redis.reads import Reads
-from stream_django.engine.feeds import feed_groups
+from stream_django.engine.plan import FeedLayout
 
 
 class Fanout(Entries, Reads):
@@ -49,25 +49,28 @@ class Fanout(Entries, Reads):
                 return
             low = "(" + last
 
-    def _flat_source(self, feed: str) -> bool:
+    def _flat_source(self, feed: str, layout: FeedLayout) -> bool:
         """Whether activities fan out from ``feed``: only from a flat feed."""
-        group = self._group(feed)
+        group = self._group(feed, layout)
         return group is not None and group.is_flat
 
     def _fan_out(
-        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: GroupNames | None = None
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: GroupNames | FeedLayout
     ) -> None:
         """Write the ``keys`` that ``source`` still holds into the feeds that
-        follow it and whose id is in ``(after, upto]``, with origin ``source``."""
-        if keys and self._flat_source(source):
+        follow it and whose id is in ``(after, upto]``, with origin ``source``.
+        ``names``: those of the write plan, or the layout to name groups from
+        the stored bodies."""
+        layout = names.layout if isinstance(names, GroupNames) else names
+        if keys and self._flat_source(source, layout):
             low, high = self._lex_range(after, upto)
             self._fan_out_lex(source, list(keys), low, high, names)
 
-    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: GroupNames | None) -> None:
+    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: GroupNames | FeedLayout) -> None:
         """``_fan_out`` over the holders between the ZRANGEBYLEX bounds ``low``
         and ``high``, a batch at a time."""
-        if names is None:
-            names = GroupNames(self.get_activities(keys) if any(not g.is_flat for g in feed_groups().values()) else {})
+        if not isinstance(names, GroupNames):
+            names = GroupNames(names, self.get_activities(keys) if names.grouped_slugs else {})
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             spec = json.dumps(self._fan_out_spec(keys, names))
@@ -92,7 +95,7 @@ class Fanout(Entries, Reads):
     def _fan_out_spec(self, keys: Sequence[str], names: GroupNames) -> dict[str, object]:
         """What the FANOUT script writes into a feed of each configured group."""
         slugs: dict[str, list[object]] = {}
-        for slug, group in feed_groups().items():
+        for slug, group in names.layout:
             maxlen, slack = self._slack(group)
             if group.is_flat:
                 slugs[slug] = ["f", maxlen, slack]
@@ -114,22 +117,22 @@ class Fanout(Entries, Reads):
         for new, trimmed in self._run([c for f in feeds if (c := self._entry_call(f, entries, names))]):
             released.subtract(new)
             released.update(trimmed)
-        still = self._pairs(self._pipeline([self._find_call(source, keys)])[0])  # type: ignore[list-item]
+        still = self._pairs(self._pipeline([self._find_call(source, keys, names.layout)])[0])  # type: ignore[list-item]
         lost = [k for k in keys if k not in still]
         if lost:
-            released.update(self._remove_from(feeds, lost, [source]))
+            released.update(self._remove_from(feeds, lost, [source], names.layout))
         self._release(released)
 
-    def _unfan(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+    def _unfan(self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout) -> None:
         """Remove the ``keys`` that ``source`` no longer holds from the feeds
         that received them from it and whose id is in ``(after, upto]``."""
-        if not keys or not self._flat_source(source):
+        if not keys or not self._flat_source(source, layout):
             return
         keys = list(keys)
         low, high = self._lex_range(after, upto)
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
-            kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in feed_groups().items()})
+            kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in layout})
             self._batches(
                 low,
                 high,
@@ -146,11 +149,11 @@ class Fanout(Entries, Reads):
             )
             gone = [k for k in keys if k not in set(held)]
             if gone and feeds:
-                self._release(self._remove_from(feeds, gone, [source]))
+                self._release(self._remove_from(feeds, gone, [source], layout))
                 # Added again meanwhile (its fan-out may have run already): write it back.
-                back = self._pairs(self._pipeline([self._find_call(source, gone)])[0])  # type: ignore[list-item]
+                back = self._pairs(self._pipeline([self._find_call(source, gone, layout)])[0])  # type: ignore[list-item]
                 if back:
-                    self._fan_out_lex(source, list(back), lo, "[" + last, None)
+                    self._fan_out_lex(source, list(back), lo, "[" + last, layout)
             return last, count
 
         self._batches(low, high, size, batch)

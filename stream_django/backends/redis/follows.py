@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from stream_django.backends.redis.commands import Call
 from stream_django.backends.redis.entries import Entries, GroupNames
 from stream_django.backends.redis.keys import KEY
+from stream_django.engine.plan import FeedLayout
 
 
 def _now_us() -> int:
@@ -28,7 +29,7 @@ def _now_us() -> int:
 class Follows(Entries):
     """Follow and unfollow, copying and purging what the follow brings."""
 
-    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         now = _now_us()
         by_source: dict[str, list[str]] = defaultdict(list)
         by_target: dict[str, list[str]] = defaultdict(list)
@@ -44,9 +45,9 @@ class Follows(Entries):
             calls.append(
                 ("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", base + "fl", now, *sources]))
             )
-        self._copy_newest(pairs, copy_limit, before=calls)
+        self._copy_newest(pairs, copy_limit, layout, before=calls)
 
-    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> None:
         now = _now_us()
         calls: list[Call] = []
         for source, target, keep_history in items:
@@ -60,9 +61,13 @@ class Follows(Entries):
         self._run(calls)
         # Purged after the follow is gone (the previous round trip), so no
         # fan-out writes behind the purge.
-        self._purge([(source, target) for source, target, keep_history in items if not keep_history], guarded=False)
+        self._purge(
+            [(source, target) for source, target, keep_history in items if not keep_history], layout, guarded=False
+        )
 
-    def _copy_newest(self, pairs: Sequence[tuple[str, str]], copy_limit: int, before: Sequence[Call] = ()) -> None:
+    def _copy_newest(
+        self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout, before: Sequence[Call] = ()
+    ) -> None:
         """Run ``before``, then copy each target's newest ``copy_limit``
         activities into its source.
 
@@ -87,7 +92,7 @@ class Follows(Entries):
         if not planned:
             return
         keys = list(planned)
-        grouped = any(g is not None and g.is_aggregated for g in map(self._group, plan))
+        grouped = any(g is not None and g.is_aggregated for g in map(layout.get, plan))
         # References first (a body that is gone takes none), and the bodies
         # the aggregated feeds need to name groups.
         out = self._run(
@@ -97,7 +102,7 @@ class Follows(Entries):
             ]
         )
         gone = {k for k, ok in zip(keys, out) if not ok}
-        names = GroupNames({k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
+        names = GroupNames(layout, {k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
         calls: list[Call] = []
         for source, entries in plan.items():
             call = self._entry_call(source, {k: o for k, o in entries.items() if k not in gone}, names)
@@ -109,12 +114,12 @@ class Follows(Entries):
             released.update(trimmed)
         self._release(released)
 
-    def _purge(self, pairs: Sequence[tuple[str, str]], *, guarded: bool) -> None:
+    def _purge(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, *, guarded: bool) -> None:
         """Remove from each source the entries whose origin is its target;
         ``guarded`` (one server only): not while the source follows it."""
         calls: list[Call] = []
         for source, target in pairs:
-            group = self._group(source)
+            group = self._group(source, layout)
             if group is None:
                 continue
             guard = [self.base(target) + "fr", source] if guarded else []

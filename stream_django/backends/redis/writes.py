@@ -24,29 +24,31 @@ from stream_django.backends.redis.entries import GroupNames
 from stream_django.backends.redis.fanout import Fanout
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 
 class Writes(Fanout):
     """Adding, replacing and removing activities, with their fan-out."""
 
-    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        self._add([(a, [feed, *[t for t in a.to if t != feed]]) for a in activities], fan_out=True)
+    def add_activities(self, feed: str, plan: WritePlan) -> None:
+        self._add(plan, [(a, plan.direct_feeds(feed, a)) for a in plan.activities], fan_out=True)
 
-    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
-        self._add([(activity, feeds)], fan_out=False)
+    def add_to_many(self, plan: WritePlan, feeds: Sequence[str]) -> None:
+        self._add(plan, [(a, feeds) for a in plan.activities], fan_out=False)
 
-    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
+        (activity,) = plan.activities
         removals = {activity.key: list(removed)} if removed else None
-        self._add([(activity, added)], fan_out=True, removals=removals)
+        self._add(plan, [(activity, added)], fan_out=True, removals=removals)
 
-    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
-        self._remove_held(feed, keys, holders=True)
+    def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
+        self._remove_held(feed, keys, layout, holders=True)
 
-    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
+    def keys_for_foreign_id(self, feed: str, foreign_id: str, layout: FeedLayout) -> list[str]:
         if not foreign_id:
             return []
         candidates = sorted((self._call("get", self.fid_key(foreign_id)) or "").split())
-        find = self._find_call(feed, candidates)
+        find = self._find_call(feed, candidates, layout)
         return list(self._pairs(self._pipeline([find])[0])) if find else []
 
     def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
@@ -57,6 +59,7 @@ class Writes(Fanout):
 
     def _add(
         self,
+        plan: WritePlan,
         items: Sequence[tuple[PreparedActivity, Sequence[str]]],
         *,
         fan_out: bool,
@@ -87,8 +90,8 @@ class Writes(Fanout):
             ]
         )
         if removals:
-            self._remove_everywhere(removals, {}, holders=remove_holders)
-        names = GroupNames({k: a.json for k, a in activities.items()})
+            self._remove_everywhere(removals, {}, plan.layout, holders=remove_holders)
+        names = GroupNames.of_plan(plan)
         by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
         for key, feeds in direct.items():
             for feed in feeds:
@@ -102,12 +105,14 @@ class Writes(Fanout):
             for feed, entries in by_feed.items():
                 self._fan_out(feed, list(entries), None, None, names)
 
-    def _remove_held(self, feed: str, keys: Sequence[str], *, holders: bool) -> dict[str, list[str]]:
+    def _remove_held(
+        self, feed: str, keys: Sequence[str], layout: FeedLayout, *, holders: bool
+    ) -> dict[str, list[str]]:
         """Remove ``keys`` from ``feed``; those it holds directly also from
         their ``to`` feeds and, with ``holders``, from every feed that got
         them from there. Return ``{flat feed: keys}`` of those direct ones."""
         keys = list(dict.fromkeys(keys))
-        find = self._find_call(feed, keys)
+        find = self._find_call(feed, keys, layout)
         if find is None:
             return {}
         # Which keys the feed holds, and (in the same round trip) their
@@ -121,10 +126,15 @@ class Writes(Fanout):
                 to = serializer.loads(bodies[key]).get("to", []) if bodies.get(key) else []
                 scopes[key] = [feed, *[t for t in to if t != feed]]
         reached = [k for k, origin in held.items() if origin is not None]
-        return self._remove_everywhere(scopes, {feed: reached} if reached else {}, holders=holders)
+        return self._remove_everywhere(scopes, {feed: reached} if reached else {}, layout, holders=holders)
 
     def _remove_everywhere(
-        self, scopes: dict[str, list[str]], single: dict[str, list[str]], *, holders: bool = True
+        self,
+        scopes: dict[str, list[str]],
+        single: dict[str, list[str]],
+        layout: FeedLayout,
+        *,
+        holders: bool = True,
     ) -> dict[str, list[str]]:
         """Remove each key of ``scopes`` from its scope feeds and, with
         ``holders``, from the feeds that received it from one of them; each
@@ -135,13 +145,13 @@ class Writes(Fanout):
         for key, scope in scopes.items():
             for feed in dict.fromkeys(scope):
                 removing[feed].append(key)
-                group = self._group(feed)
+                group = self._group(feed, layout)
                 if group is not None and group.is_flat:
                     sources[feed].append(key)
         for feed, keys in single.items():
             removing[feed].extend(keys)
-        self._release(self._remove_from_each(removing))
+        self._release(self._remove_from_each(removing, layout))
         if holders:
             for source, keys in sources.items():
-                self._unfan(source, keys, None, None)
+                self._unfan(source, keys, None, None, layout)
         return dict(sources)
