@@ -89,6 +89,22 @@ def test_check_messages_name_the_problem(settings):
     assert message.hint
 
 
+def test_each_concern_is_a_registered_check():
+    from django.core.checks import registry
+
+    from stream_django.checks import ALL_CHECKS
+
+    assert set(ALL_CHECKS) <= set(registry.registry.get_checks())
+
+
+def test_the_backends_own_check_waits_for_the_other_errors(settings):
+    settings.STREAM_BACKEND_OPTIONS = {"using": "nope"}
+    settings.STREAM_PERSONAL_FEED = "notification"
+    assert sorted(ids()) == ["stream_django.E010", "stream_django.W001"]
+    settings.STREAM_USER_FEED = 3
+    assert "stream_django.E010" not in ids()
+
+
 def test_manage_check_fails_on_errors(settings):
     settings.STREAM_BACKEND = "nowhere.Backend"
     with pytest.raises(SystemCheckError, match="stream_django.E001"):
