@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from stream_django.backends import get_backend
 from stream_django.checks import check_settings
 from stream_django.exceptions import InvalidStreamBackend
+from stream_django.feed_manager import feed_manager_class
 from stream_django.tasks import framework
 from tests import settings as test_settings
 
@@ -53,6 +60,8 @@ def test_the_test_settings_pass():
         ("STREAM_PUBLISH_ON_COMMIT", "yes", "stream_django.E011"),
         ("STREAM_BACKEND_OPTIONS", "using=x", "stream_django.E012"),
         ("STREAM_FEED_MANAGER_CLASS", "nowhere.Manager", "stream_django.E013"),
+        ("STREAM_FEED_MANAGER_CLASS", "stream_django.conf.StreamSettings", "stream_django.E019"),
+        ("STREAM_FEED_MANAGER_CLASS", 3, "stream_django.E019"),
         ("STREAM_PERSONAL_FEED", "notification", "stream_django.W001"),
         ("USER_STREAMS_USE_UTC", "yes", "stream_django.E030"),
         ("USER_STREAMS_BACKEND", "nowhere.Backend", "stream_django.E031"),
@@ -103,6 +112,42 @@ def test_the_backends_own_check_waits_for_the_other_errors(settings):
     assert sorted(ids()) == ["stream_django.E010", "stream_django.W001"]
     settings.STREAM_USER_FEED = 3
     assert "stream_django.E010" not in ids()
+
+
+def test_a_bad_feed_manager_class_gets_a_hint(settings):
+    settings.STREAM_FEED_MANAGER_CLASS = "nope.Manager"
+    (message,) = check_settings()
+    assert message.id == "stream_django.E013"
+    assert message.msg.startswith("STREAM_FEED_MANAGER_CLASS 'nope.Manager' cannot be imported: ")
+    assert "subclass of stream_django.managers.FeedManager" in message.hint
+    with pytest.raises(ImproperlyConfigured, match="STREAM_FEED_MANAGER_CLASS 'nope.Manager' cannot be imported"):
+        feed_manager_class()
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [("nope.Manager", "stream_django.E013"), ("stream_django.conf.StreamSettings", "stream_django.E019")],
+)
+def test_django_starts_with_a_bad_feed_manager_class_and_check_reports_it(path, expected):
+    """``ready()`` does not crash: ``manage.py check`` runs and names the problem."""
+    script = (
+        "import sys; from django.conf import settings; "
+        "settings.STREAM_FEED_MANAGER_CLASS = sys.argv[1]; "
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, path],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
+    assert "HINT: Name a subclass of stream_django.managers.FeedManager" in result.stderr
 
 
 def test_manage_check_fails_on_errors(settings):

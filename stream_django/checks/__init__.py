@@ -26,7 +26,7 @@ from stream_django.checks.backend import check_backend, check_backend_instance
 from stream_django.checks.fanout import check_fanout_settings, check_fanout_tasks
 from stream_django.checks.feeds import check_feed_groups, check_feed_settings
 from stream_django.checks.renamed import check_renamed_settings
-from stream_django.checks.tracking import check_tracking
+from stream_django.checks.tracking import check_feed_manager, check_tracking
 from stream_django.checks.user_streams import check_user_streams
 from stream_django.conf import stream_settings
 
@@ -38,6 +38,7 @@ ALL_CHECKS = (
     check_feed_settings,
     check_feed_groups,
     check_tracking,
+    check_feed_manager,
     check_user_streams,
     check_fanout_settings,
     check_fanout_tasks,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
-from django.utils.module_loading import import_string
+from django.core.exceptions import ImproperlyConfigured
 
 from stream_django.checks.base import error
 from stream_django.conf import stream_settings
@@ -13,7 +13,7 @@ from stream_django.conf import stream_settings
 
 @checks.register()
 def check_tracking(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """``STREAM_ON_FAILURE`` (E009), the tracking switches (E011), the feed manager (E013)."""
+    """``STREAM_ON_FAILURE`` (E009) and the tracking switches (E011)."""
     messages: list[checks.CheckMessage] = []
     if stream_settings.ON_FAILURE not in ("record", "raise"):
         messages.append(
@@ -24,14 +24,22 @@ def check_tracking(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             messages.append(
                 error(f"{name} must be True or False, got {getattr(stream_settings, name)!r}.", None, "E011")
             )
-    try:
-        import_string(stream_settings.FEED_MANAGER_CLASS)
-    except ImportError as e:
-        messages.append(
-            error(
-                f"STREAM_FEED_MANAGER_CLASS {stream_settings.FEED_MANAGER_CLASS!r} cannot be imported: {e}",
-                None,
-                "E013",
-            )
-        )
     return messages
+
+
+FEED_MANAGER_HINT = (
+    "Name a subclass of stream_django.managers.FeedManager by its dotted path, or remove "
+    "the setting to use stream_django.managers.FeedManager itself."
+)
+
+
+@checks.register()
+def check_feed_manager(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``STREAM_FEED_MANAGER_CLASS`` imports (E013) and is a ``FeedManager`` subclass (E019)."""
+    from stream_django.feed_manager import feed_manager_class
+
+    try:
+        feed_manager_class()
+    except ImproperlyConfigured as e:
+        return [error(str(e), FEED_MANAGER_HINT, "E013" if isinstance(e.__cause__, ImportError) else "E019")]
+    return []
