@@ -14,6 +14,7 @@ from django.core.management.base import SystemCheckError
 
 from stream_django.backends import get_backend
 from stream_django.checks import check_settings
+from stream_django.conf import DATABASE_BACKEND, stream_settings
 from stream_django.exceptions import InvalidStreamBackend
 from stream_django.feed_manager import feed_manager_class
 from stream_django.tasks import framework
@@ -148,6 +149,28 @@ def test_django_starts_with_a_bad_feed_manager_class_and_check_reports_it(path, 
     assert "Traceback" not in result.stderr
     assert expected in result.stderr
     assert "HINT: Name a subclass of stream_django.managers.FeedManager" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "present, missing", [("STREAM_API_KEY", "STREAM_API_SECRET"), ("STREAM_API_SECRET", "STREAM_API_KEY")]
+)
+def test_half_of_the_getstream_credentials_warns(settings, monkeypatch, present, missing):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    setattr(settings, present, "forgotten-half")
+    (message,) = check_settings()
+    assert message.id == "stream_django.W004"
+    assert message.msg == (
+        f"{present} is set but {missing} is not, so the feeds are stored by the database backend, not on getstream.io."
+    )
+    assert f"set {missing} too" in message.hint
+    assert stream_settings.backend_path == DATABASE_BACKEND
+
+
+def test_half_of_the_credentials_is_fine_with_an_explicit_backend(settings, monkeypatch):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    settings.STREAM_API_KEY = "left-over"
+    settings.STREAM_BACKEND = DATABASE_BACKEND
+    assert check_settings() == []
 
 
 def test_manage_check_fails_on_errors(settings):

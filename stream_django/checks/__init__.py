@@ -5,6 +5,7 @@ Each concern is one registered check in a module of its own:
 
 - ``backend``: ``STREAM_BACKEND``, ``STREAM_BACKEND_OPTIONS`` and the
   backend's own ``check()``;
+- ``credentials``: getstream.io credentials set by halves;
 - ``feeds``: the feed group settings and ``STREAM_FEEDS``;
 - ``tracking``: model tracking, ``STREAM_ON_FAILURE`` and
   ``STREAM_FEED_MANAGER_CLASS``;
@@ -23,6 +24,7 @@ from typing import Any
 from django.core import checks
 
 from stream_django.checks.backend import check_backend, check_backend_instance
+from stream_django.checks.credentials import check_credentials
 from stream_django.checks.fanout import check_fanout_settings, check_fanout_tasks
 from stream_django.checks.feeds import check_feed_groups, check_feed_settings
 from stream_django.checks.renamed import check_renamed_settings
@@ -35,6 +37,7 @@ __all__ = ["ALL_CHECKS", "check_settings"]
 #: Every check of stream_django, in the order ``check_settings()`` runs them.
 ALL_CHECKS = (
     check_backend,
+    check_credentials,
     check_feed_settings,
     check_feed_groups,
     check_tracking,
