@@ -8,6 +8,7 @@ tracking updates the feeds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,8 @@ from stream_django.exceptions import InputException
 from stream_django.feed_manager import feed_manager
 
 User = get_user_model()
+
+FAVICON = Path(__file__).resolve().parent / "static" / "social" / "favicon.ico"
 
 
 def demo_mode() -> bool:
@@ -220,6 +223,14 @@ def people(request: HttpRequest) -> HttpResponse:
         .annotate(is_followed=Exists(Follow.objects.filter(user=request.user, target=OuterRef("pk"))))
     )
     return render(request, "social/people.html", {"users": users, "tab": "people"})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page links."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # -- actions --------------------------------------------------------------

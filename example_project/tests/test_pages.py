@@ -167,6 +167,27 @@ def test_own_profile_has_no_follow_button(client, ann):
     assert 'aria-current="page">Profile' in page.content.decode()
 
 
+def test_a_missing_page_is_the_sites_styled_404(client, ann):
+    for signed_in in (False, True):
+        if signed_in:
+            client.force_login(ann)
+        response = client.get("/no/such/page/")
+        assert response.status_code == 404
+        body = response.content.decode()
+        assert "social/site.css" in body
+        assert "This page does not exist" in text(response)
+        assert "/no/such/page/" in text(response)
+        assert ("Back to your timeline" if signed_in else "Back to sign in") in text(response)
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response.content.startswith(b"\x00\x00\x01\x00")  # an ICO file
+    assert 'rel="icon" href="/favicon.ico"' in client.get(reverse("sign-in")).content.decode()
+
+
 def test_profile_of_unknown_user_is_404(client, ann):
     client.force_login(ann)
     assert client.get(reverse("profile", args=["nobody"])).status_code == 404
