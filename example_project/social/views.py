@@ -249,8 +249,10 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
-    """Like a post (once); notifies its author."""
+    """Like someone else's post (once); notifies its author."""
     post = get_object_or_404(Post, pk=post_id)
+    if post.user_id == request.user.pk:
+        return HttpResponseBadRequest("You cannot like your own post.", content_type="text/plain")
     try:
         with transaction.atomic():
             Like.objects.get_or_create(user=request.user, post=post)

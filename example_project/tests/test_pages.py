@@ -188,6 +188,16 @@ def test_the_favicon_is_served(client):
     assert 'rel="icon" href="/favicon.ico"' in client.get(reverse("sign-in")).content.decode()
 
 
+def test_a_fresh_activity_says_just_now(client, ann):
+    client.force_login(ann)
+    Post.objects.create(user=ann, text="older", created_at=timezone.now() - timedelta(minutes=5))
+    client.post(reverse("timeline"), {"text": "fresh"})
+    words = text(client.get(reverse("timeline")))
+    assert "Ann Test posted · just now" in words
+    assert "Ann Test posted · 5 minutes ago" in words
+    assert "0 minutes" not in words
+
+
 def test_profile_of_unknown_user_is_404(client, ann):
     client.force_login(ann)
     assert client.get(reverse("profile", args=["nobody"])).status_code == 404
