@@ -164,9 +164,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
     except InputException as e:
         return _bad_cursor(e)
     # The response describes the groups as they were before this read, so
-    # new groups are still flagged; the navigation badge must not count
-    # them any more.
-    request.notification_counts = {"unseen": 0, "unread": page.unread}  # type: ignore[attr-defined]
+    # new groups are still flagged; the navigation badge counts what the
+    # page shows ("N new, M unread"), and the next page counts them seen.
+    request.notification_counts = {"unseen": page.unseen, "unread": page.unread}  # type: ignore[attr-defined]
     return render(request, "social/notifications.html", {"page": page, "tab": "notifications"})
 
 
