@@ -24,6 +24,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1100, "height": 860}
+#: A phone held upright: 390 CSS pixels wide.
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+#: Screenshot sizes: file name suffix -> viewport.
+SCREENSHOT_SIZES = {"": VIEWPORT, "-phone": PHONE_VIEWPORT}
 
 #: The pages shown in the docs: file name -> path (``{username}`` filled in).
 SCREENSHOT_PAGES = {
@@ -72,17 +77,25 @@ def sign_in(page: Any, base_url: str, username: str) -> None:
     page.wait_for_url(f"{base_url}/timeline/")
 
 
-def take_screenshots(page: Any, base_url: str, username: str, directory: Path) -> list[Path]:
+def take_screenshots(
+    page: Any, base_url: str, username: str, directory: Path, sizes: dict[str, dict[str, int]] | None = None
+) -> list[Path]:
     """Screenshot each of ``SCREENSHOT_PAGES`` as ``username``; return the files.
 
-    The notifications page is visited after the timelines, so they still
-    show the unseen-notifications badge.
+    Each page is taken at every size of ``sizes`` (default
+    ``SCREENSHOT_SIZES``: desktop ``timeline.png``, phone
+    ``timeline-phone.png``), resizing the loaded page rather than reloading
+    it, so both show the same state. The notifications page is visited
+    after the timelines, so they still show the unseen-notifications badge.
     """
     directory.mkdir(parents=True, exist_ok=True)
     files = []
     for name, path in SCREENSHOT_PAGES.items():
         page.goto(base_url + path.format(username=username))
-        target = directory / f"{name}.png"
-        page.screenshot(path=str(target))
-        files.append(target)
+        for suffix, viewport in (sizes or SCREENSHOT_SIZES).items():
+            page.set_viewport_size(viewport)
+            target = directory / f"{name}{suffix}.png"
+            page.screenshot(path=str(target))
+            files.append(target)
+    page.set_viewport_size(VIEWPORT)
     return files

@@ -4,7 +4,8 @@ Settings of the example site.
 Environment variables:
 
 - ``DEMO_REDIS_URL``: store the feeds in Redis at this URL (e.g.
-  ``redis://127.0.0.1:6379/0``) instead of the Django database;
+  ``redis://127.0.0.1:6379/15``, a database of its own) instead of the
+  Django database; every key starts with ``demo:``;
 - ``DEMO_DB``: path of the SQLite database (default
   ``example_project/db.sqlite3``, or ``db-redis.sqlite3`` with Redis, so
   that the two never mix their data);
@@ -115,6 +116,9 @@ STREAM_FEEDS = {
 if DEMO_REDIS_URL:
     STREAM_BACKEND = "stream_django.backends.redis.RedisBackend"
     STREAM_REDIS_URL = DEMO_REDIS_URL
+    # The demo's keys, and only they, start with "demo:" (docs/example.md
+    # deletes them by this prefix to start over).
+    STREAM_BACKEND_OPTIONS = {"key_prefix": "demo:"}
 
 LOGGING = {
     "version": 1,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from stream_django.backends import get_backend
 from stream_django.checks import check_settings
+from stream_django.conf import DATABASE_BACKEND, stream_settings
 from stream_django.exceptions import InvalidStreamBackend
+from stream_django.feed_manager import feed_manager_class
 from stream_django.tasks import framework
 from tests import settings as test_settings
 
@@ -53,6 +61,8 @@ def test_the_test_settings_pass():
         ("STREAM_PUBLISH_ON_COMMIT", "yes", "stream_django.E011"),
         ("STREAM_BACKEND_OPTIONS", "using=x", "stream_django.E012"),
         ("STREAM_FEED_MANAGER_CLASS", "nowhere.Manager", "stream_django.E013"),
+        ("STREAM_FEED_MANAGER_CLASS", "stream_django.conf.StreamSettings", "stream_django.E019"),
+        ("STREAM_FEED_MANAGER_CLASS", 3, "stream_django.E019"),
         ("STREAM_PERSONAL_FEED", "notification", "stream_django.W001"),
         ("USER_STREAMS_USE_UTC", "yes", "stream_django.E030"),
         ("USER_STREAMS_BACKEND", "nowhere.Backend", "stream_django.E031"),
@@ -87,6 +97,80 @@ def test_check_messages_name_the_problem(settings):
     (message,) = check_settings()
     assert "STREAM_FEEDS['user']['type']" in message.msg
     assert message.hint
+
+
+def test_each_concern_is_a_registered_check():
+    from django.core.checks import registry
+
+    from stream_django.checks import ALL_CHECKS
+
+    assert set(ALL_CHECKS) <= set(registry.registry.get_checks())
+
+
+def test_the_backends_own_check_waits_for_the_other_errors(settings):
+    settings.STREAM_BACKEND_OPTIONS = {"using": "nope"}
+    settings.STREAM_PERSONAL_FEED = "notification"
+    assert sorted(ids()) == ["stream_django.E010", "stream_django.W001"]
+    settings.STREAM_USER_FEED = 3
+    assert "stream_django.E010" not in ids()
+
+
+def test_a_bad_feed_manager_class_gets_a_hint(settings):
+    settings.STREAM_FEED_MANAGER_CLASS = "nope.Manager"
+    (message,) = check_settings()
+    assert message.id == "stream_django.E013"
+    assert message.msg.startswith("STREAM_FEED_MANAGER_CLASS 'nope.Manager' cannot be imported: ")
+    assert "subclass of stream_django.managers.FeedManager" in message.hint
+    with pytest.raises(ImproperlyConfigured, match="STREAM_FEED_MANAGER_CLASS 'nope.Manager' cannot be imported"):
+        feed_manager_class()
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [("nope.Manager", "stream_django.E013"), ("stream_django.conf.StreamSettings", "stream_django.E019")],
+)
+def test_django_starts_with_a_bad_feed_manager_class_and_check_reports_it(path, expected):
+    """``ready()`` does not crash: ``manage.py check`` runs and names the problem."""
+    script = (
+        "import sys; from django.conf import settings; "
+        "settings.STREAM_FEED_MANAGER_CLASS = sys.argv[1]; "
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, path],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
+    assert "HINT: Name a subclass of stream_django.managers.FeedManager" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "present, missing", [("STREAM_API_KEY", "STREAM_API_SECRET"), ("STREAM_API_SECRET", "STREAM_API_KEY")]
+)
+def test_half_of_the_getstream_credentials_warns(settings, monkeypatch, present, missing):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    setattr(settings, present, "forgotten-half")
+    (message,) = check_settings()
+    assert message.id == "stream_django.W004"
+    assert message.msg == (
+        f"{present} is set but {missing} is not, so the feeds are stored by the database backend, not on getstream.io."
+    )
+    assert f"set {missing} too" in message.hint
+    assert stream_settings.backend_path == DATABASE_BACKEND
+
+
+def test_half_of_the_credentials_is_fine_with_an_explicit_backend(settings, monkeypatch):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    settings.STREAM_API_KEY = "left-over"
+    settings.STREAM_BACKEND = DATABASE_BACKEND
+    assert check_settings() == []
 
 
 def test_manage_check_fails_on_errors(settings):

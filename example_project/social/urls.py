@@ -4,6 +4,7 @@ from example_project.social import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-in/as/<int:user_id>/", views.sign_in_as, name="sign-in-as"),
     path("sign-out/", views.sign_out, name="sign-out"),

@@ -8,6 +8,7 @@ tracking updates the feeds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,8 @@ from stream_django.exceptions import InputException
 from stream_django.feed_manager import feed_manager
 
 User = get_user_model()
+
+FAVICON = Path(__file__).resolve().parent / "static" / "social" / "favicon.ico"
 
 
 def demo_mode() -> bool:
@@ -161,9 +164,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
     except InputException as e:
         return _bad_cursor(e)
     # The response describes the groups as they were before this read, so
-    # new groups are still flagged; the navigation badge must not count
-    # them any more.
-    request.notification_counts = {"unseen": 0, "unread": page.unread}  # type: ignore[attr-defined]
+    # new groups are still flagged; the navigation badge counts what the
+    # page shows ("N new, M unread"), and the next page counts them seen.
+    request.notification_counts = {"unseen": page.unseen, "unread": page.unread}  # type: ignore[attr-defined]
     return render(request, "social/notifications.html", {"page": page, "tab": "notifications"})
 
 
@@ -222,6 +225,14 @@ def people(request: HttpRequest) -> HttpResponse:
     return render(request, "social/people.html", {"users": users, "tab": "people"})
 
 
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page links."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 # -- actions --------------------------------------------------------------
 
 
@@ -238,8 +249,10 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
-    """Like a post (once); notifies its author."""
+    """Like someone else's post (once); notifies its author."""
     post = get_object_or_404(Post, pk=post_id)
+    if post.user_id == request.user.pk:
+        return HttpResponseBadRequest("You cannot like your own post.", content_type="text/plain")
     try:
         with transaction.atomic():
             Like.objects.get_or_create(user=request.user, post=post)

@@ -87,12 +87,20 @@ def test_liking_twice_keeps_one_like(client, ann, bob):
     assert feed_manager.get_notification_feed(bob.id).get()["results"][0]["activity_count"] == 1
 
 
-def test_liking_an_own_post_notifies_nobody(client, bob):
-    post = Post.objects.create(user=bob, text="news")
-    client.force_login(bob)
-    client.post(reverse("like", args=[post.pk]))
-    assert Like.objects.filter(user=bob, post=post).exists()
-    assert notification_counts(bob) == {"unseen": 0, "unread": 0}
+def test_you_cannot_like_your_own_post(client, ann, bob):
+    own = Post.objects.create(user=ann, text="Ann's news")
+    other = Post.objects.create(user=bob, text="Bob's news")
+    Follow.objects.create(user=ann, target=bob)
+    client.force_login(ann)
+    response = client.post(reverse("like", args=[own.pk]))
+    assert response.status_code == 400
+    assert response.content == b"You cannot like your own post."
+    assert not Like.objects.exists()
+    assert notification_counts(ann) == {"unseen": 0, "unread": 0}
+    page = client.get(reverse("timeline")).content.decode()
+    assert f'action="{reverse("like", args=[other.pk])}"' in page
+    assert f'action="{reverse("like", args=[own.pk])}"' not in page
+    assert f'action="{reverse("unlike", args=[own.pk])}"' not in page
 
 
 def test_like_of_a_missing_post_is_404(client, ann):

@@ -9,7 +9,9 @@ when ``CI`` (or ``STREAM_REQUIRE_SERVICES``) is set, as for the servers in
 import pytest
 
 from example_project.browser import (
+    PHONE_VIEWPORT,
     SCREENSHOT_PAGES,
+    SCREENSHOT_SIZES,
     browser_unavailable,
     open_browser,
     sign_in,
@@ -84,10 +86,49 @@ def test_follow_post_like_and_notify(live_server, make_user, tmp_path, request):
     expect(page.locator("#notification-summary")).to_have_text("0 new, 1 unread")
 
     files = take_screenshots(page, base, "bob", tmp_path)
-    assert [f.stem for f in files] == list(SCREENSHOT_PAGES)
+    assert [f.stem for f in files] == [f"{name}{suffix}" for name in SCREENSHOT_PAGES for suffix in SCREENSHOT_SIZES]
     for file in files:
         data = file.read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
 
     assert Follow.objects.filter(user__username="ann", target=bob).exists()
     assert Like.objects.filter(user__username="ann", post__in=Post.objects.filter(user=bob, text=text)).exists()
+
+
+def test_delete_asks_first_and_a_phone_sees_every_tab(live_server, make_user, request):
+    require_browser()
+    from playwright.sync_api import expect
+
+    browser = request.getfixturevalue("browser")
+    ann = make_user("Ann")
+    Post.objects.create(user=ann, text="A post to think twice about")
+    base = live_server.url
+    page = browser.new_page()
+    sign_in(page, base, "ann")
+    post = page.locator('article[data-verb="post"]', has_text="A post to think twice about")
+    expect(post).to_be_visible()
+    expect(post.locator('button[data-action="like"]')).to_have_count(0)  # not on your own post
+
+    # Cancelling the confirmation keeps the post.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    post.locator('button[data-action="delete"]').click()
+    expect(post).to_be_visible()
+    assert asked == ["Delete this post? Its likes go with it."]
+    assert Post.objects.filter(user=ann).exists()
+
+    # Accepting it deletes the post.
+    page.once("dialog", lambda dialog: dialog.accept())
+    post.locator('button[data-action="delete"]').click()
+    expect(page.locator(".message")).to_have_text("Post deleted.")
+    expect(post).to_have_count(0)
+    assert not Post.objects.filter(user=ann).exists()
+
+    # At phone width every tab of the navigation is on screen.
+    page.set_viewport_size(PHONE_VIEWPORT)
+    page.goto(f"{base}/timeline/")
+    tabs = page.locator("nav.tabs a")
+    expect(tabs).to_have_text(["Timeline", "Aggregated", "Notifications", "People", "Profile"])
+    for i in range(tabs.count()):
+        expect(tabs.nth(i)).to_be_in_viewport(ratio=1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]

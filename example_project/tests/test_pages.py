@@ -167,6 +167,37 @@ def test_own_profile_has_no_follow_button(client, ann):
     assert 'aria-current="page">Profile' in page.content.decode()
 
 
+def test_a_missing_page_is_the_sites_styled_404(client, ann):
+    for signed_in in (False, True):
+        if signed_in:
+            client.force_login(ann)
+        response = client.get("/no/such/page/")
+        assert response.status_code == 404
+        body = response.content.decode()
+        assert "social/site.css" in body
+        assert "This page does not exist" in text(response)
+        assert "/no/such/page/" in text(response)
+        assert ("Back to your timeline" if signed_in else "Back to sign in") in text(response)
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response.content.startswith(b"\x00\x00\x01\x00")  # an ICO file
+    assert 'rel="icon" href="/favicon.ico"' in client.get(reverse("sign-in")).content.decode()
+
+
+def test_a_fresh_activity_says_just_now(client, ann):
+    client.force_login(ann)
+    Post.objects.create(user=ann, text="older", created_at=timezone.now() - timedelta(minutes=5))
+    client.post(reverse("timeline"), {"text": "fresh"})
+    words = text(client.get(reverse("timeline")))
+    assert "Ann Test posted · just now" in words
+    assert "Ann Test posted · 5 minutes ago" in words
+    assert "0 minutes" not in words
+
+
 def test_profile_of_unknown_user_is_404(client, ann):
     client.force_login(ann)
     assert client.get(reverse("profile", args=["nobody"])).status_code == 404
@@ -197,11 +228,29 @@ def test_notifications_badge_counts_unseen_until_the_page_is_opened(client, ann,
     assert "Ann Test started following you" in words
     assert words.count("new") >= 2
     assert page.content.decode().count('class="notification unread new"') == 2
-    # Opening the page marked both groups seen; they stay unread.
-    assert badge(page) == "2" and "badge badge-muted" in page.content.decode()
+    # The badge counts what the page shows; opening it marked both groups
+    # seen, so the next page's badge is the unread count, in grey.
+    assert badge(page) == "2" and "badge badge-muted" not in page.content.decode()
     assert notification_counts(bob) == {"unseen": 0, "unread": 2}
     again = client.get(reverse("notifications"))
     assert again.content.decode().count('class="notification unread"') == 2
+    assert "0 new, 2 unread" in text(again)
+    assert badge(again) == "2" and "badge badge-muted" in again.content.decode()
+
+
+def test_the_badge_and_the_new_label_count_the_same_groups(client, ann, bob, cara):
+    Like.objects.create(user=ann, post=Post.objects.create(user=bob, text="one"))
+    Follow.objects.create(user=ann, target=bob)
+    client.force_login(bob)
+    client.get(reverse("notifications"))  # both groups seen, still unread
+    Like.objects.create(user=cara, post=Post.objects.create(user=bob, text="two"))  # a third group, new
+    assert notification_counts(bob) == {"unseen": 1, "unread": 3}
+    assert badge(client.get(reverse("timeline"))) == "1"
+    page = client.get(reverse("notifications"))
+    assert "1 new, 3 unread" in text(page)
+    assert badge(page) == "1"  # the number the label calls new, not the unread count
+    assert page.content.decode().count('<span class="pill">new</span>') == 1
+    assert badge(client.get(reverse("timeline"))) == "3"  # seen now: the unread count, in grey
 
 
 def test_mark_one_notification_group_read(client, ann, bob):

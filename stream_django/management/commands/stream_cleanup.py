@@ -20,4 +20,5 @@ class Command(BaseCommand):
         cleanup = getattr(backend, "delete_orphaned_activities", None)
         if cleanup is None:
             raise CommandError(f"the {backend.name} backend keeps no orphaned activity data; nothing to do")
-        self.stdout.write(f"Deleted {cleanup()} orphaned activit(y/ies).")
+        deleted = cleanup()
+        self.stdout.write(f"Deleted {deleted} orphaned {'activity' if deleted == 1 else 'activities'}.")

@@ -22,10 +22,14 @@ class Command(BaseCommand):
         pending = FailedOperation.objects.order_by("id")
         if limit is not None:
             pending = pending[:limit]
+        pending = list(pending)
+        if not pending:
+            self.stdout.write("Nothing to replay: no failed operation is recorded.")
+            return
         done = failed = 0
         for op in pending:
             if dry_run:
-                self.stdout.write(f"{op.id}: {op} ({op.attempts} attempt(s); last error: {op.error})")
+                self.stdout.write(f"{op.id}: {op} ({_count(op.attempts, 'attempt')}; last error: {op.error})")
                 continue
             slug, user_id = op.feed.split(":", 1)
             try:
@@ -39,5 +43,12 @@ class Command(BaseCommand):
             else:
                 done += 1
                 op.delete()
-        if not dry_run:
-            self.stdout.write(f"Replayed {done} operation(s); {failed} failed and remain recorded.")
+        if dry_run:
+            self.stdout.write(f"{_count(len(pending), 'operation')} to replay (dry run: nothing was replayed).")
+        else:
+            self.stdout.write(f"Replayed {_count(done, 'operation')}; {failed} failed and remain recorded.")
+
+
+def _count(n: int, noun: str) -> str:
+    """Return "1 operation", "2 operations"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
