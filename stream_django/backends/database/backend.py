@@ -37,16 +37,11 @@ from stream_django.backends.database.models import (
     StoredActivity,
 )
 from stream_django.backends.database.models import Follow as FollowRow
+from stream_django.backends.database.sql import ACTIVITY, ENTRY, FOLLOW, GENTRY, GROUP
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup, feed_groups, get_group, slug_of
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
-
-ENTRY = FeedEntry._meta.db_table
-GENTRY = GroupEntry._meta.db_table
-GROUP = ActivityGroup._meta.db_table
-FOLLOW = FollowRow._meta.db_table
-ACTIVITY = StoredActivity._meta.db_table
 
 #: Trimming runs on a write with probability TRIM_SAMPLES / max_length per
 #: feed, so each feed is trimmed about every max_length / TRIM_SAMPLES writes
@@ -283,14 +278,15 @@ class DatabaseBackend(BaseStorageBackend):
         groups = feed_groups()
         flat_slugs = [s for s, g in groups.items() if g.is_flat]
         marks = sql.placeholders(sources)
-        where, params = "", []
+        where: str = ""
+        params: list[Any] = []
         held: tuple[str, list[Any]] = ("", [])
         if chunk is not None:
-            where, params = self._range(chunk, "f.source")
+            where, params = sql.range_condition(chunk, "f.source")
             where += f" AND EXISTS (SELECT 1 FROM {ENTRY} o WHERE o.feed = %s AND o.activity_key = %s)"
             params += [sources[0], activity.key]
             # Bounds the check for entries already there to the chunk's feeds.
-            held = self._range(chunk, "e.feed")
+            held = sql.range_condition(chunk, "e.feed")
         grouped = [slug for slug, group in groups.items() if not group.is_flat]
         followed_by, sample = self._survey_followers(cursor, sources, grouped, chunk)
         if flat_slugs:
@@ -321,19 +317,6 @@ class DatabaseBackend(BaseStorageBackend):
             self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params], held)
         for slug, feeds in sample.items():
             self._trim(cursor, get_group(slug), feeds)
-
-    @staticmethod
-    def _range(chunk: tuple[str | None, str | None], column: str) -> tuple[str, list[Any]]:
-        """The condition on ``column`` of a follower range ``(after, upto]``."""
-        after, upto = chunk
-        where, params = "", []
-        if after is not None:
-            where += f" AND {column} > %s"
-            params.append(after)
-        if upto is not None:
-            where += f" AND {column} <= %s"
-            params.append(upto)
-        return where, params
 
     def _add_to_groups(
         self,
@@ -751,7 +734,7 @@ class DatabaseBackend(BaseStorageBackend):
             for slug, group in feed_groups().items()
             if group.max_length is not None
         }
-        where, range_params = self._range(chunk, "f.source") if chunk is not None else ("", [])
+        where, range_params = sql.range_condition(chunk, "f.source") if chunk is not None else ("", [])
         marks = sql.placeholders(sources)
         parts: list[str] = []
         params: list[Any] = []
