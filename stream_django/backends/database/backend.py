@@ -15,21 +15,18 @@ activity, removals an exclusive one; copies and purges lock the follow row.
 
 from __future__ import annotations
 
-import functools
-import random
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any, TypeVar
+from typing import Any
 
-from django.conf import settings
-from django.core import checks
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import connections
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Q, QuerySet
 
-from stream_django.backends.base import BaseStorageBackend, Entry, Follow, Group, GroupPage, Page
+from stream_django.backends.base import Entry, Follow, Group, GroupPage, Page
 from stream_django.backends.database import sql
+from stream_django.backends.database.connection import ConnectionMixin, from_db, retry_on_deadlock, to_db
 from stream_django.backends.database.models import (
     ActivityGroup,
     FeedEntry,
@@ -41,7 +38,6 @@ from stream_django.backends.database.sql import ACTIVITY, ENTRY, FOLLOW, GENTRY,
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup, feed_groups, get_group, slug_of
-from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
 
 #: Trimming runs on a write with probability TRIM_SAMPLES / max_length per
 #: feed, so each feed is trimmed about every max_length / TRIM_SAMPLES writes
@@ -52,114 +48,10 @@ CUTOFF_BATCH = 25
 ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
 
 
-#: How often a write that lost a deadlock is retried (outside a caller's
-#: transaction only: inside one, the caller's transaction is already lost).
-DEADLOCK_RETRIES = 5
-_DEADLOCK_CODES = {1213, "40P01", "40001"}
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _is_deadlock(error: OperationalError) -> bool:
-    cause = error.__cause__
-    codes = {getattr(cause, "sqlstate", None), *(getattr(cause, "args", ()) or ())[:1]}
-    return bool(codes & _DEADLOCK_CODES)
-
-
-def retry_on_deadlock(method: F) -> F:
-    """Run a write again when the database chose it as a deadlock victim."""
-
-    @functools.wraps(method)
-    def wrapper(self: DatabaseBackend, *args: Any, **kwargs: Any) -> Any:
-        retries = 0 if connections[self.using].in_atomic_block else DEADLOCK_RETRIES
-        for attempt in range(retries + 1):
-            try:
-                return method(self, *args, **kwargs)
-            except OperationalError as e:
-                if attempt == retries or not _is_deadlock(e):
-                    raise
-                time.sleep(0.005 * 2**attempt * (1 + self.random.random()))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _to_db(value: datetime) -> datetime:
-    """An aware UTC datetime as the database takes it (naive UTC without USE_TZ)."""
-    return value if settings.USE_TZ else value.astimezone(dt_timezone.utc).replace(tzinfo=None)
-
-
-def _from_db(value: datetime) -> datetime:
-    """A datetime read back as aware UTC (naive values are UTC)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt_timezone.utc)
-
-
-class DatabaseBackend(BaseStorageBackend):
+class DatabaseBackend(ConnectionMixin):
     """Feed storage in a Django database (``OPTIONS``: ``using``, the alias)."""
 
     name = "database"
-    option_names = {"using"}
-
-    def __init__(self, options: dict[str, Any] | None = None) -> None:
-        super().__init__(options)
-        unknown = set(self.options) - self.option_names
-        if unknown:
-            raise InvalidStreamBackend(
-                f"Unknown STREAM_BACKEND_OPTIONS for the database backend: {sorted(unknown)}; "
-                f"valid options are {sorted(self.option_names)}"
-            )
-        self.using = self.options.get("using", "default")
-        self.random = random.Random()
-
-    @property
-    def address(self) -> str:
-        try:
-            conn = connections[self.using]
-        except Exception:  # noqa: BLE001 - an address for an error message, whatever is wrong
-            return f"database {self.using!r}"
-        host = conn.settings_dict.get("HOST") or "local"
-        return f"database {self.using!r} ({conn.vendor} {conn.settings_dict.get('NAME')} on {host})"
-
-    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        from django.conf import settings
-
-        if self.using not in settings.DATABASES:
-            return [
-                checks.Error(
-                    f"STREAM_BACKEND_OPTIONS['using'] names database {self.using!r}, which is not in DATABASES.",
-                    hint=f"Use one of {sorted(settings.DATABASES)}.",
-                    id="stream_django.E010",
-                )
-            ]
-        return []
-
-    # -- helpers ---------------------------------------------------------
-
-    @property
-    def vendor(self) -> str:
-        return connections[self.using].vendor
-
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        self._connect()
-        with transaction.atomic(using=self.using):
-            with connections[self.using].cursor() as cursor:
-                yield cursor
-
-    def _connect(self) -> None:
-        """Open the connection, turning a failure into ``BackendUnavailable``."""
-        try:
-            connections[self.using].ensure_connection()
-        except (OperationalError, InterfaceError) as e:
-            raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        self._connect()
-        yield
-
-    def _ignore(self, table: str, columns: Sequence[str], select: str) -> str:
-        return sql.insert_ignore(self.vendor, table, columns, select)
 
     # -- writes ----------------------------------------------------------
 
@@ -237,7 +129,7 @@ class DatabaseBackend(BaseStorageBackend):
         )
         return set()
 
-    def _insert_direct(self, cursor: Any, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+    def _insert_direct(self, cursor: CursorWrapper, activity: PreparedActivity, feeds: Sequence[str]) -> None:
         """Write ``activity`` into ``feeds`` with origin None."""
         flat = [f for f in feeds if get_group(slug_of(f)).is_flat]
         if flat:
@@ -258,7 +150,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _fan_out(
         self,
-        cursor: Any,
+        cursor: CursorWrapper,
         activity: PreparedActivity,
         sources: Sequence[str],
         chunk: tuple[str | None, str | None] | None = None,
@@ -320,7 +212,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _add_to_groups(
         self,
-        cursor: Any,
+        cursor: CursorWrapper,
         activity: PreparedActivity,
         name: str,
         rows: str,
@@ -335,7 +227,7 @@ class DatabaseBackend(BaseStorageBackend):
         narrows the search for entries already there (a condition on ``e.feed``).
         """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
-        created = connections[self.using].ops.adapt_datetimefield_value(_to_db(activity.time))
+        created = connections[self.using].ops.adapt_datetimefield_value(to_db(activity.time))
         select = (
             f"SELECT DISTINCT r.feed, %s, %s, %s, 1, 1, %s, %s FROM ({rows}) r "
             f"WHERE NOT EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = r.feed AND e.activity_key = %s{held[0]})"
@@ -403,7 +295,7 @@ class DatabaseBackend(BaseStorageBackend):
                     feed=feed,
                     name=name,
                     latest_key=key,
-                    created_at=_to_db(ids.key_time(key)),
+                    created_at=to_db(ids.key_time(key)),
                     activity_count=0,
                     actor_count=0,
                 )
@@ -424,7 +316,9 @@ class DatabaseBackend(BaseStorageBackend):
             ignore_conflicts=True,
         )
 
-    def _held(self, cursor: Any, feed: str, keys: Sequence[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    def _held(
+        self, cursor: CursorWrapper, feed: str, keys: Sequence[str]
+    ) -> tuple[dict[str, str | None], dict[str, str]]:
         """Lock ``keys``; return ``{key: origin}`` of those ``feed`` holds and
         the data of those it holds directly."""
         model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
@@ -463,7 +357,7 @@ class DatabaseBackend(BaseStorageBackend):
             self._delete_orphans(cursor, list(rows))
         return pending
 
-    def _lock_activities(self, cursor: Any, keys: Sequence[str], *, exclusive: bool) -> dict[str, str]:
+    def _lock_activities(self, cursor: CursorWrapper, keys: Sequence[str], *, exclusive: bool) -> dict[str, str]:
         """Lock the stored activities ``keys`` until commit; return ``{key: json}``
         of those that exist."""
         if not keys:
@@ -476,7 +370,7 @@ class DatabaseBackend(BaseStorageBackend):
         )
         return dict(cursor.fetchall())
 
-    def _lock_follow(self, cursor: Any, source: str, target: str) -> bool:
+    def _lock_follow(self, cursor: CursorWrapper, source: str, target: str) -> bool:
         """Lock the follow ``source`` -> ``target`` until commit; return whether it exists."""
         cursor.execute(
             f"SELECT id FROM {FOLLOW} WHERE source = %s AND target = %s{sql.row_lock(self.vendor, exclusive=True)}",
@@ -484,7 +378,7 @@ class DatabaseBackend(BaseStorageBackend):
         )
         return cursor.fetchone() is not None
 
-    def _delete_key(self, cursor: Any, key: str, feeds: list[str], origins: list[str]) -> None:
+    def _delete_key(self, cursor: CursorWrapper, key: str, feeds: list[str], origins: list[str]) -> None:
         """Delete ``key`` from ``feeds`` and from the feeds it reached from ``origins``."""
 
         def scope(alias: str) -> str:
@@ -518,7 +412,7 @@ class DatabaseBackend(BaseStorageBackend):
                 [key, *params],
             )
 
-    def _delete_orphans(self, cursor: Any, keys: Sequence[str]) -> None:
+    def _delete_orphans(self, cursor: CursorWrapper, keys: Sequence[str]) -> None:
         """Delete the data of activities among ``keys`` that no feed holds."""
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
@@ -540,7 +434,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     @retry_on_deadlock
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
-        now = _to_db(datetime.now(dt_timezone.utc))
+        now = to_db(datetime.now(dt_timezone.utc))
         with self._write() as cursor:
             FollowRow.objects.using(self.using).bulk_create(
                 [
@@ -554,7 +448,7 @@ class DatabaseBackend(BaseStorageBackend):
             for source, target in pairs:
                 self._copy(cursor, source, target, copy_limit)
 
-    def _copy(self, cursor: Any, source: str, target: str, copy_limit: int) -> None:
+    def _copy(self, cursor: CursorWrapper, source: str, target: str, copy_limit: int) -> None:
         """Copy ``target``'s newest ``copy_limit`` activities into ``source``."""
         group = get_group(slug_of(source))
         if group.is_flat:
@@ -580,7 +474,7 @@ class DatabaseBackend(BaseStorageBackend):
                 if not keep_history:
                     self._purge(cursor, source, target)
 
-    def _purge(self, cursor: Any, source: str, target: str) -> None:
+    def _purge(self, cursor: CursorWrapper, source: str, target: str) -> None:
         """Delete from ``source`` every entry whose origin is ``target``."""
         model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
         purged = model.objects.using(self.using).filter(feed=source, origin=target)
@@ -677,7 +571,7 @@ class DatabaseBackend(BaseStorageBackend):
                 if not self._lock_follow(cursor, source, target):
                     self._purge(cursor, source, target)
 
-    def _recount_groups(self, cursor: Any, feed: str) -> None:
+    def _recount_groups(self, cursor: CursorWrapper, feed: str) -> None:
         where = f"e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name"
         cursor.execute(
             f"UPDATE {GROUP} SET "
@@ -702,7 +596,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     # -- trimming --------------------------------------------------------
 
-    def _maybe_trim(self, cursor: Any, feeds: Sequence[str], *, force: bool = False) -> None:
+    def _maybe_trim(self, cursor: CursorWrapper, feeds: Sequence[str], *, force: bool = False) -> None:
         """Trim each of ``feeds`` with probability TRIM_SAMPLES / max_length."""
         for feed in feeds:
             group = get_group(slug_of(feed))
@@ -713,7 +607,7 @@ class DatabaseBackend(BaseStorageBackend):
 
     def _survey_followers(
         self,
-        cursor: Any,
+        cursor: CursorWrapper,
         sources: Sequence[str],
         slugs: Sequence[str],
         chunk: tuple[str | None, str | None] | None = None,
@@ -764,7 +658,7 @@ class DatabaseBackend(BaseStorageBackend):
                 sampled.setdefault(slug, []).append(feed)
         return followed_by, sampled
 
-    def _trim(self, cursor: Any, group: FeedGroup, feeds: Sequence[str]) -> None:
+    def _trim(self, cursor: CursorWrapper, group: FeedGroup, feeds: Sequence[str]) -> None:
         """Cut ``feeds`` to ``group.max_length``."""
         if group.is_flat and self.vendor == "postgresql":
             # Each feed's cut-off key from the (feed, activity_key) index, then
@@ -823,7 +717,7 @@ class DatabaseBackend(BaseStorageBackend):
     # -- reads -----------------------------------------------------------
 
     @staticmethod
-    def _cursor_filter(qs: Any, field: str, page: Page) -> Any:
+    def _cursor_filter(qs: QuerySet[ActivityGroup], field: str, page: Page) -> QuerySet[ActivityGroup]:
         for op in ("lt", "lte", "gt", "gte"):
             value = getattr(page, op)
             if value is not None:
@@ -881,7 +775,7 @@ class DatabaseBackend(BaseStorageBackend):
                 Group(
                     name=g.name,
                     latest_key=g.latest_key,
-                    created_at=_from_db(g.created_at),
+                    created_at=from_db(g.created_at),
                     updated_at=ids.key_time(g.latest_key),
                     activity_count=g.activity_count,
                     actor_count=g.actor_count,
@@ -947,12 +841,12 @@ class DatabaseBackend(BaseStorageBackend):
         with self._guard():
             return dict(StoredActivity.objects.using(self.using).filter(key__in=list(keys)).values_list("key", "data"))
 
-    def _follows(self, qs: Any, offset: int, limit: int) -> list[Follow]:
+    def _follows(self, qs: QuerySet[FollowRow], offset: int, limit: int) -> list[Follow]:
         if limit == 0:
             return []
         rows = qs.order_by("-created_at", "-id")[offset : offset + limit]
         with self._guard():
-            return [Follow(r.source, r.target, _from_db(r.created_at), _from_db(r.updated_at)) for r in rows]
+            return [Follow(r.source, r.target, from_db(r.created_at), from_db(r.updated_at)) for r in rows]
 
     def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
         qs = FollowRow.objects.using(self.using).filter(target=feed)
@@ -974,8 +868,6 @@ class DatabaseBackend(BaseStorageBackend):
             followers = followers.filter(source_slug__in=followers_slugs)
         following = FollowRow.objects.using(self.using).filter(source=feed)
         if following_slugs:
-            from django.db.models import Q
-
             q = Q()
             for slug in following_slugs:
                 q |= Q(target__startswith=f"{slug}:")
