@@ -34,6 +34,7 @@ from stream_django.backends.database.models import (
     StoredActivity,
 )
 from stream_django.backends.database.models import Follow as FollowRow
+from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.sql import ACTIVITY, ENTRY, FOLLOW, GENTRY, GROUP
 from stream_django.backends.database.trim import TRIM_SAMPLES, TrimMixin
 from stream_django.engine import ids, serializer
@@ -43,7 +44,7 @@ from stream_django.engine.feeds import FeedGroup, feed_groups, get_group, slug_o
 ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
 
 
-class DatabaseBackend(TrimMixin):
+class DatabaseBackend(TrimMixin, OrphanMixin):
     """Feed storage in a Django database (``OPTIONS``: ``using``, the alias)."""
 
     name = "database"
@@ -407,17 +408,6 @@ class DatabaseBackend(TrimMixin):
                 [key, *params],
             )
 
-    def _delete_orphans(self, cursor: CursorWrapper, keys: Sequence[str]) -> None:
-        """Delete the data of activities among ``keys`` that no feed holds."""
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            cursor.execute(
-                f"DELETE FROM {ACTIVITY} WHERE {ACTIVITY}.key IN ({sql.placeholders(chunk)}) "
-                f"AND NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
-                f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)",
-                chunk,
-            )
-
     def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
         model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
         with self._guard():
@@ -643,15 +633,6 @@ class DatabaseBackend(TrimMixin):
             else:
                 sampled.setdefault(slug, []).append(feed)
         return followed_by, sampled
-
-    def delete_orphaned_activities(self) -> int:
-        """Delete stored activities that no feed holds any more; return how many."""
-        with self._write() as cursor:
-            cursor.execute(
-                f"DELETE FROM {ACTIVITY} WHERE NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
-                f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)"
-            )
-            return cursor.rowcount
 
     # -- reads -----------------------------------------------------------
 
