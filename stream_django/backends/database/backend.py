@@ -35,6 +35,7 @@ from stream_django.backends.database.models import (
 )
 from stream_django.backends.database.models import Follow as FollowRow
 from stream_django.backends.database.orphans import OrphanMixin
+from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.sql import ACTIVITY, ENTRY, FOLLOW, GENTRY, GROUP
 from stream_django.backends.database.trim import TRIM_SAMPLES, TrimMixin
 from stream_django.engine import ids, serializer
@@ -44,7 +45,7 @@ from stream_django.engine.feeds import FeedGroup, feed_groups, get_group, slug_o
 ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
 
 
-class DatabaseBackend(TrimMixin, OrphanMixin):
+class DatabaseBackend(TrimMixin, ReadMixin, OrphanMixin):
     """Feed storage in a Django database (``OPTIONS``: ``using``, the alias)."""
 
     name = "database"
@@ -408,15 +409,6 @@ class DatabaseBackend(TrimMixin, OrphanMixin):
                 [key, *params],
             )
 
-    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
-        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
-        with self._guard():
-            return list(
-                model.objects.using(self.using)
-                .filter(feed=feed, activity__foreign_id=foreign_id)
-                .values_list("activity_id", flat=True)
-            )
-
     @retry_on_deadlock
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
         now = to_db(datetime.now(dt_timezone.utc))
@@ -644,26 +636,6 @@ class DatabaseBackend(TrimMixin, OrphanMixin):
                 qs = qs.filter(**{f"{field}__{op}": value})
         return qs
 
-    def read_feed(self, feed: str, page: Page) -> list[Entry]:
-        if page.limit == 0:
-            return []
-        # Written out: building this query with the ORM took about as long
-        # as running it.
-        where, params = ["e.feed = %s"], [feed]
-        for op, symbol in (("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
-            value = getattr(page, op)
-            if value is not None:
-                where.append(f"e.activity_key {symbol} %s")
-                params.append(value)
-        with self._guard(), connections[self.using].cursor() as cursor:
-            cursor.execute(
-                f"SELECT e.activity_key, a.data, e.origin FROM {ENTRY} e "
-                f"INNER JOIN {ACTIVITY} a ON a.key = e.activity_key WHERE {' AND '.join(where)} "
-                f"ORDER BY e.activity_key DESC LIMIT %s OFFSET %s",
-                [*params, page.limit, page.offset],
-            )
-            return [Entry(key, data, origin) for key, data, origin in cursor.fetchall()]
-
     def read_groups(
         self,
         feed: str,
@@ -750,16 +722,6 @@ class DatabaseBackend(TrimMixin, OrphanMixin):
         if which is not True:
             qs = qs.filter(name__in=list(which))
         qs.update(**{field: True})
-
-    def feed_length(self, feed: str) -> int:
-        with self._guard():
-            return FeedEntry.objects.using(self.using).filter(feed=feed).count()
-
-    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        with self._guard():
-            return dict(StoredActivity.objects.using(self.using).filter(key__in=list(keys)).values_list("key", "data"))
 
     def _follows(self, qs: QuerySet[FollowRow], offset: int, limit: int) -> list[Follow]:
         if limit == 0:
