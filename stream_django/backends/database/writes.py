@@ -33,6 +33,8 @@ from stream_django.engine.feeds import get_group, slug_of
 class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     """Add, retarget, replace and remove activities."""
 
+    # -- adding ----------------------------------------------------------
+
     @retry_on_deadlock
     def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
         self._add(feed, activities, fan_out=True)
@@ -136,6 +138,8 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
                     cursor, activity, group.group_key(decoded), "SELECT %s AS feed, NULL AS origin", [f]
                 )
                 self._maybe_trim(cursor, [f])
+
+    # -- removing --------------------------------------------------------
 
     @retry_on_deadlock
     def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
