@@ -47,7 +47,7 @@ def retry_on_deadlock(method: Callable[Concatenate[C, P], R]) -> Callable[Concat
     """Run a write again when the database chose it as a deadlock victim."""
 
     @functools.wraps(method)
-    def wrapper(self: C, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
         retries = 0 if connections[self.using].in_atomic_block else DEADLOCK_RETRIES
         for attempt in range(retries + 1):
             try:

@@ -37,4 +37,4 @@ class OrphanMixin(ConnectionMixin):
                 f"DELETE FROM {ACTIVITY} WHERE NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
                 f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)"
             )
-            return cursor.rowcount
+            return int(cursor.rowcount)
