@@ -1,9 +1,21 @@
-"""The few SQL spellings that differ between PostgreSQL, SQLite and MySQL."""
+"""
+SQL shared by the database backend's statements: the table names, and the
+few spellings that differ between PostgreSQL, SQLite and MySQL.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from typing import Any
+
+from stream_django.backends.database.models import ActivityGroup, FeedEntry, GroupEntry, StoredActivity
+from stream_django.backends.database.models import Follow as FollowRow
+
+ENTRY = FeedEntry._meta.db_table
+GENTRY = GroupEntry._meta.db_table
+GROUP = ActivityGroup._meta.db_table
+FOLLOW = FollowRow._meta.db_table
+ACTIVITY = StoredActivity._meta.db_table
 
 
 def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) -> str:
@@ -23,8 +35,22 @@ def random_below(vendor: str, bound: str = "%s") -> str:
     return f"abs(random()) / 9223372036854775807.0 < {bound}"
 
 
-def placeholders(values: Sequence[Any]) -> str:
+def placeholders(values: Sized) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def range_condition(chunk: tuple[str | None, str | None], column: str) -> tuple[str, list[Any]]:
+    """The condition on ``column`` of a follower range ``(after, upto]``,
+    as ``" AND ..."`` clauses and their parameters."""
+    after, upto = chunk
+    where, params = "", []
+    if after is not None:
+        where += f" AND {column} > %s"
+        params.append(after)
+    if upto is not None:
+        where += f" AND {column} <= %s"
+        params.append(upto)
+    return where, params
 
 
 def upsert(

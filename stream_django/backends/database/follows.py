@@ -1,0 +1,123 @@
+"""
+Follows (the contract's ``follow_many``/``unfollow_many`` and its follow
+reads).
+
+Following copies the newest activities of the followed feed into the
+follower with one ``INSERT ... SELECT ... LIMIT`` (aggregated followers
+merge them into their groups); unfollowing purges every entry whose origin
+is the unfollowed feed, unless history is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Q, QuerySet
+
+from stream_django.backends.base import Follow, Page
+from stream_django.backends.database.connection import from_db, retry_on_deadlock, to_db
+from stream_django.backends.database.groups import GroupMixin
+from stream_django.backends.database.models import FeedEntry, GroupEntry
+from stream_django.backends.database.models import Follow as FollowRow
+from stream_django.backends.database.orphans import OrphanMixin
+from stream_django.backends.database.reads import ReadMixin
+from stream_django.backends.database.sql import ENTRY, FOLLOW
+from stream_django.backends.database.trim import TrimMixin
+from stream_django.engine.feeds import get_group, slug_of
+
+
+class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
+    """Follow and unfollow feeds (copying and purging their activities), list follows."""
+
+    # -- writes ----------------------------------------------------------
+
+    @retry_on_deadlock
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+        now = to_db(datetime.now(dt_timezone.utc))
+        with self._write() as cursor:
+            FollowRow.objects.using(self.using).bulk_create(
+                [
+                    FollowRow(source=s, source_slug=slug_of(s), target=t, created_at=now, updated_at=now)
+                    for s, t in pairs
+                ],
+                ignore_conflicts=True,
+            )
+            if not copy_limit:
+                return
+            for source, target in pairs:
+                self._copy(cursor, source, target, copy_limit)
+
+    def _copy(self, cursor: CursorWrapper, source: str, target: str, copy_limit: int) -> None:
+        """Copy ``target``'s newest ``copy_limit`` activities into ``source``."""
+        group = get_group(slug_of(source))
+        if group.is_flat:
+            select = (
+                f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
+                f"WHERE feed = %s ORDER BY activity_key DESC LIMIT %s) x "
+                f"WHERE EXISTS (SELECT 1 FROM {FOLLOW} f WHERE f.source = %s AND f.target = %s)"
+            )
+            cursor.execute(
+                self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
+                [source, target, target, copy_limit, source, target],
+            )
+        else:
+            entries = self.read_feed(target, Page(limit=copy_limit))
+            self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
+        self._maybe_trim(cursor, [source], force=True)
+
+    @retry_on_deadlock
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+        with self._write() as cursor:
+            for source, target, keep_history in items:
+                FollowRow.objects.using(self.using).filter(source=source, target=target).delete()
+                if not keep_history:
+                    self._purge(cursor, source, target)
+
+    def _purge(self, cursor: CursorWrapper, source: str, target: str) -> None:
+        """Delete from ``source`` every entry whose origin is ``target``."""
+        model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
+        purged = model.objects.using(self.using).filter(feed=source, origin=target)
+        keys = list(purged.values_list("activity_id", flat=True))
+        purged.delete()
+        if model is GroupEntry:
+            self._recount_groups(cursor, source)
+        self._delete_orphans(cursor, keys)
+
+    # -- reads -----------------------------------------------------------
+
+    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        qs = FollowRow.objects.using(self.using).filter(target=feed)
+        if among is not None:
+            qs = qs.filter(source__in=among)
+        return self._follows(qs, offset, limit)
+
+    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
+        qs = FollowRow.objects.using(self.using).filter(source=feed)
+        if among is not None:
+            qs = qs.filter(target__in=among)
+        return self._follows(qs, offset, limit)
+
+    def follow_counts(
+        self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
+    ) -> tuple[int, int]:
+        followers = FollowRow.objects.using(self.using).filter(target=feed)
+        if followers_slugs:
+            followers = followers.filter(source_slug__in=followers_slugs)
+        following = FollowRow.objects.using(self.using).filter(source=feed)
+        if following_slugs:
+            q = Q()
+            for slug in following_slugs:
+                q |= Q(target__startswith=f"{slug}:")
+            following = following.filter(q)
+        with self._guard():
+            return followers.count(), following.count()
+
+    def _follows(self, qs: QuerySet[FollowRow], offset: int, limit: int) -> list[Follow]:
+        if limit == 0:
+            return []
+        rows = qs.order_by("-created_at", "-id")[offset : offset + limit]
+        with self._guard():
+            return [Follow(r.source, r.target, from_db(r.created_at), from_db(r.updated_at)) for r in rows]

@@ -1,0 +1,230 @@
+"""
+Writes of activities (the contract's "writes", and the ``*_direct`` twins
+that the chunked fan-out uses to write only the direct feeds).
+
+An activity is stored once (``_store``) and referenced by each feed entry.
+Adding writes the direct feeds (the feed and the activity's ``to`` feeds)
+and, unless direct, fans out (``fanout.py``); removing deletes the entries
+in the direct feeds and in every feed they reached, group counts first.
+Removals lock the activity rows exclusively until commit, so a fan-out
+chunk of the same activity (which takes a shared lock) never interleaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections
+from django.db.backends.utils import CursorWrapper
+
+from stream_django.backends.database import sql
+from stream_django.backends.database.connection import retry_on_deadlock
+from stream_django.backends.database.fanout import FanOutMixin
+from stream_django.backends.database.models import FeedEntry, GroupEntry, StoredActivity
+from stream_django.backends.database.orphans import OrphanMixin
+from stream_django.backends.database.reads import ReadMixin
+from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY, GROUP
+from stream_django.engine import serializer
+from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.feeds import get_group, slug_of
+
+
+class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
+    """Add, retarget, replace and remove activities."""
+
+    # -- adding ----------------------------------------------------------
+
+    @retry_on_deadlock
+    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add(feed, activities, fan_out=True)
+
+    @retry_on_deadlock
+    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
+        self._add(feed, activities, fan_out=False)
+
+    def _add(self, feed: str, activities: Sequence[PreparedActivity], *, fan_out: bool) -> None:
+        with self._write() as cursor:
+            new = self._store(activities)
+            for activity in activities:
+                direct = [feed, *[t for t in activity.to if t != feed]]
+                self._insert_direct(cursor, activity, direct)
+                if fan_out:
+                    self._fan_out(cursor, activity, direct, new_key=activity.key in new)
+                new.discard(activity.key)  # written now: a repeat in the batch is not new
+
+    @retry_on_deadlock
+    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            self._insert_direct(cursor, activity, feeds)
+
+    @retry_on_deadlock
+    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            if removed:
+                self._delete_key(cursor, activity.key, list(removed), list(removed))
+            if added:
+                self._insert_direct(cursor, activity, added)
+                self._fan_out(cursor, activity, added)
+
+    @retry_on_deadlock
+    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+        with self._write() as cursor:
+            self._store([activity])
+            if removed:
+                self._delete_key(cursor, activity.key, list(removed), [])
+            if added:
+                self._insert_direct(cursor, activity, added)
+
+    @retry_on_deadlock
+    def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
+        with self._write():
+            latest = {a.key: a for a in activities}
+            rows = list(StoredActivity.objects.using(self.using).filter(key__in=list(latest)))
+            for row in rows:
+                row.data = latest[row.key].json
+                row.foreign_id = latest[row.key].foreign_id
+            StoredActivity.objects.using(self.using).bulk_update(rows, ["data", "foreign_id"])
+            return [row.key for row in rows]
+
+    def _store(self, activities: Sequence[PreparedActivity]) -> set[str]:
+        """Insert or update the activities; return the keys that were new
+        (PostgreSQL only; elsewhere, none is reported new).
+
+        A key this transaction has just inserted cannot have feed entries
+        anywhere but those this transaction writes: another writer of the
+        same activity waits on its row until commit, and nothing else can
+        reference an activity it cannot see yet. Fan-out then inserts
+        without ``ON CONFLICT`` (see ``_fan_out``).
+        """
+        latest = {a.key: a for a in activities}
+        if self.vendor == "postgresql":
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {ACTIVITY} (key, foreign_id, data) VALUES "
+                    f"{', '.join(['(%s, %s, %s)'] * len(latest))} "
+                    f"ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, foreign_id = EXCLUDED.foreign_id "
+                    f"RETURNING key, xmax = 0",
+                    [value for a in latest.values() for value in (a.key, a.foreign_id, a.json)],
+                )
+                return {key for key, inserted in cursor.fetchall() if inserted}
+        conn = connections[self.using]
+        kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": ["data", "foreign_id"]}
+        if conn.features.supports_update_conflicts_with_target:
+            kwargs["unique_fields"] = ["key"]
+        StoredActivity.objects.using(self.using).bulk_create(
+            [StoredActivity(key=a.key, foreign_id=a.foreign_id, data=a.json) for a in latest.values()],
+            **kwargs,
+        )
+        return set()
+
+    def _insert_direct(self, cursor: CursorWrapper, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+        """Write ``activity`` into ``feeds`` with origin None."""
+        flat = [f for f in feeds if get_group(slug_of(f)).is_flat]
+        if flat:
+            FeedEntry.objects.using(self.using).bulk_create(
+                [FeedEntry(feed=f, activity_id=activity.key, origin=None) for f in flat],
+                ignore_conflicts=True,
+            )
+            self._maybe_trim(cursor, flat)
+        decoded = None
+        for f in feeds:
+            group = get_group(slug_of(f))
+            if group.is_aggregated:
+                decoded = decoded or activity.decoded()
+                self._add_to_groups(
+                    cursor, activity, group.group_key(decoded), "SELECT %s AS feed, NULL AS origin", [f]
+                )
+                self._maybe_trim(cursor, [f])
+
+    # -- removing --------------------------------------------------------
+
+    @retry_on_deadlock
+    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+        with self._write() as cursor:
+            rows, bodies = self._held(cursor, feed, keys)
+            for key, origin in rows.items():
+                if origin is None:
+                    scope = [feed, *serializer.loads(bodies[key]).get("to", [])]
+                    self._delete_key(cursor, key, scope, scope)
+                else:
+                    self._delete_key(cursor, key, [feed], [])
+            self._delete_orphans(cursor, list(rows))
+
+    @retry_on_deadlock
+    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        pending: dict[str, list[str]] = {}
+        with self._write() as cursor:
+            rows, bodies = self._held(cursor, feed, keys)
+            for key, origin in rows.items():
+                if origin is None:
+                    scope = list(dict.fromkeys([feed, *serializer.loads(bodies[key]).get("to", [])]))
+                    self._delete_key(cursor, key, scope, [])
+                    for source in scope:
+                        if get_group(slug_of(source)).is_flat:
+                            pending.setdefault(source, []).append(key)
+                else:
+                    self._delete_key(cursor, key, [feed], [])
+            self._delete_orphans(cursor, list(rows))
+        return pending
+
+    def _held(
+        self, cursor: CursorWrapper, feed: str, keys: Sequence[str]
+    ) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Lock ``keys``; return ``{key: origin}`` of those ``feed`` holds and
+        the data of those it holds directly."""
+        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
+        self._lock_activities(cursor, keys, exclusive=True)
+        rows = dict(
+            model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")
+        )
+        return rows, self.get_activities([k for k, origin in rows.items() if origin is None])
+
+    def _lock_activities(self, cursor: CursorWrapper, keys: Sequence[str], *, exclusive: bool) -> dict[str, str]:
+        """Lock the stored activities ``keys`` until commit; return ``{key: json}``
+        of those that exist."""
+        if not keys:
+            return {}
+        key = connections[self.using].ops.quote_name("key")
+        cursor.execute(
+            f"SELECT a.{key}, a.data FROM {ACTIVITY} a WHERE a.{key} IN ({sql.placeholders(keys)}) "
+            f"ORDER BY a.{key}{sql.row_lock(self.vendor, exclusive=exclusive)}",
+            list(keys),
+        )
+        return dict(cursor.fetchall())
+
+    def _delete_key(self, cursor: CursorWrapper, key: str, feeds: list[str], origins: list[str]) -> None:
+        """Delete ``key`` from ``feeds`` and from the feeds it reached from ``origins``."""
+
+        def scope(alias: str) -> str:
+            text = f"({alias}feed IN ({sql.placeholders(feeds)})"
+            if origins:
+                text += f" OR {alias}origin IN ({sql.placeholders(origins)})"
+            return text + ")"
+
+        params: list[Any] = [*feeds, *origins]
+        # Groups first: counts fall, the latest key moves back, empty groups go.
+        in_group = (
+            f"EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = {GROUP}.feed "
+            f"AND e.group_name = {GROUP}.name AND e.activity_key = %s AND {scope('e.')})"
+        )
+        cursor.execute(
+            f"UPDATE {GROUP} SET "
+            f"activity_count = activity_count - 1, "
+            f"actor_count = actor_count - CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e2 "
+            f"  WHERE e2.feed = {GROUP}.feed AND e2.group_name = {GROUP}.name AND e2.activity_key <> %s "
+            f"  AND e2.actor = (SELECT e3.actor FROM {GENTRY} e3 WHERE e3.feed = {GROUP}.feed AND e3.activity_key = %s)) "
+            f"  THEN 0 ELSE 1 END, "
+            f"latest_key = COALESCE((SELECT MAX(e4.activity_key) FROM {GENTRY} e4 WHERE e4.feed = {GROUP}.feed "
+            f"  AND e4.group_name = {GROUP}.name AND e4.activity_key <> %s), latest_key) "
+            f"WHERE {in_group}",
+            [key, key, key, key, *params],
+        )
+        cursor.execute(f"DELETE FROM {GROUP} WHERE activity_count <= 0 AND {in_group}", [key, *params])
+        for table in (GENTRY, ENTRY):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE activity_key = %s AND {scope('')}",
+                [key, *params],
+            )
