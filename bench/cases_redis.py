@@ -38,6 +38,7 @@ from bench.report import Row
 from bench.scales import Scale
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import prepare_activity
+from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.feeds import get_client
 
 PREFIX = "sdbench:"
@@ -207,7 +208,7 @@ class RedisCases:
                 for source, target in self._rows("SELECT source, target FROM stream_django_follow ORDER BY id")
             ]
             for start in range(0, len(pairs), CHUNK):
-                backend.follow_many(pairs[start : start + CHUNK], 0)
+                backend.follow_many(pairs[start : start + CHUNK], 0, FeedLayout.current())
             log(f"{len(pairs):,} follows")
             feed, batch, added = None, [], 0
             for actor, data in self._rows(
@@ -217,12 +218,12 @@ class RedisCases:
                 target = f"user:{actor}"
                 if target != feed or len(batch) >= 100:
                     if batch:
-                        backend.add_activities(feed, batch)
+                        backend.add_activities(feed, plan_write(batch))
                         added += len(batch)
                     feed, batch = target, []
                 batch.append(prepare_activity(serializer.loads(data)))
             if batch:
-                backend.add_activities(feed, batch)
+                backend.add_activities(feed, plan_write(batch))
                 added += len(batch)
             log(f"{added:,} activities added with fan-out")
             for agg in self.info["aggregated"].values():
@@ -234,10 +235,10 @@ class RedisCases:
                 ):
                     batch.append(prepare_activity(serializer.loads(data)))
                     if len(batch) >= 100:
-                        backend.add_activities(agg, batch)
+                        backend.add_activities(agg, plan_write(batch))
                         batch = []
                 if batch:
-                    backend.add_activities(agg, batch)
+                    backend.add_activities(agg, plan_write(batch))
 
     # -- 1. fan-out --------------------------------------------------------------
 
@@ -312,7 +313,7 @@ class RedisCases:
                         return _fanout_activity(source, 2 * 10**7 + counter)
 
                     def ours_cleanup(activity: dict[str, Any], s: str = source, b: Any = backend) -> None:
-                        b.remove_activities(s, [prepare_activity(activity).key])
+                        b.remove_activities(s, [prepare_activity(activity).key], FeedLayout.current())
 
                     probe = ours_prepare(10**6)
                     feed.add_activity(probe)

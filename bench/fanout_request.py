@@ -106,6 +106,7 @@ def make_followers(author: str, n: int) -> None:
     from django.utils import timezone as tz
 
     from stream_django.backends import get_backend
+    from stream_django.engine.plan import FeedLayout
     from stream_django.models import Follow
 
     backend = get_backend()
@@ -113,7 +114,9 @@ def make_followers(author: str, n: int) -> None:
         for slug in ("timeline", "timeline_aggregated"):
             for start in range(0, n, 5000):
                 backend.follow_many(
-                    [(f"{slug}:{author}-{i}", f"user:{author}") for i in range(start, min(n, start + 5000))], 0
+                    [(f"{slug}:{author}-{i}", f"user:{author}") for i in range(start, min(n, start + 5000))],
+                    0,
+                    FeedLayout.current(),
                 )
         return
 

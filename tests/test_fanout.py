@@ -27,6 +27,7 @@ from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.backends.redis import RedisBackend
 from stream_django.client import stream_client
+from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import BackendUnavailable
 from stream_django.models import FanoutChunk
 from stream_django.tasks import framework
@@ -110,7 +111,7 @@ class Worker:
 
 def follow(target: str, n: int, slug: str = "timeline", start: int = 0) -> list[str]:
     sources = [f"{slug}:{i:05d}" for i in range(start, start + n)]
-    get_backend().follow_many([(s, target) for s in sources], 0)
+    get_backend().follow_many([(s, target) for s in sources], 0, FeedLayout.current())
     return sources
 
 
@@ -373,8 +374,10 @@ def test_follows_made_meanwhile_never_shift_a_chunk(worker):
     worker.run(worker.queue.pop(0))  # planned: (None, 00002] ran; (00002, 00005], (00005, 00008], (00008, None)
     # Followers arrive before and inside the ranges still to run, some leave.
     early = ["timeline:00000a", "timeline:00000b", "timeline:00001a"]
-    get_backend().follow_many([(s, "user:1") for s in [*early, "timeline:00003a", "timeline:00009"]], 0)
-    get_backend().unfollow_many([("timeline:00004", "user:1", False)])
+    get_backend().follow_many(
+        [(s, "user:1") for s in [*early, "timeline:00003a", "timeline:00009"]], 0, FeedLayout.current()
+    )
+    get_backend().unfollow_many([("timeline:00004", "user:1", False)], FeedLayout.current())
     worker.drain()
     key = key_of("testapp.Tweet:1")
     got = holding(key)

@@ -27,6 +27,7 @@ from django.db.models import Count
 from stream_django.backends import get_backend
 from stream_django.client import stream_client
 from stream_django.engine.ids import KEY_LENGTH
+from stream_django.engine.plan import FeedLayout
 from stream_django.models import (
     ActivityGroup,
     FanoutChunk,
@@ -246,7 +247,7 @@ class RedisStore(Store):
         backend = get_backend()
         feeds = FLAT_FEEDS + AGGREGATED_FEEDS
         for start in range(0, len(feeds), 5000):
-            backend.follow_many([(f, "user:star") for f in feeds[start : start + 5000]], 0)
+            backend.follow_many([(f, "user:star") for f in feeds[start : start + 5000]], 0, FeedLayout.current())
 
     def reached(self, key: str) -> int:
         # Every entry holds a reference to the body: the count follows the entries.

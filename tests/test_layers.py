@@ -181,12 +181,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="backends still read feed groups during writes")
 def test_the_package_keeps_its_layers():
     assert check_tree(ROOT, PACKAGE, LAYERS, CONFIG_LOOKUPS) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the backends are not split yet")
 def test_no_module_of_the_package_is_over_about_500_lines():
     long = {
         name: len(path.read_text().splitlines())

@@ -22,8 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
-from stream_django.checks.backend import check_backend, check_backend_instance
+from stream_django.checks.backend import check_backend
+from stream_django.checks.base import error
 from stream_django.checks.credentials import check_credentials
 from stream_django.checks.fanout import check_fanout_settings, check_fanout_tasks
 from stream_django.checks.feeds import check_feed_groups, check_feed_settings
@@ -33,6 +35,26 @@ from stream_django.checks.user_streams import check_user_streams
 from stream_django.conf import stream_settings
 
 __all__ = ["ALL_CHECKS", "check_settings"]
+
+
+@checks.register()
+def check_backend_instance(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The backend's own ``check()``, once it can be built (E001 if not).
+
+    Skipped while another check of stream_django reports an error: the
+    backend is built from those settings, and its check would only repeat
+    them (in the words of a backend option).
+    """
+    others = (check for check in ALL_CHECKS if check is not check_backend_instance)
+    if any(message.is_serious() for check in others for message in check(app_configs)):
+        return []
+    from stream_django.backends import get_backend
+
+    try:
+        return list(get_backend().check())
+    except ImproperlyConfigured as e:
+        return [error(str(e), None, "E001")]
+
 
 #: Every check of stream_django, in the order ``check_settings()`` runs them.
 ALL_CHECKS = (

@@ -31,24 +31,3 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     if not isinstance(stream_settings.BACKEND_OPTIONS, dict):
         messages.append(error("STREAM_BACKEND_OPTIONS must be a dict.", None, "E012"))
     return messages
-
-
-@checks.register()
-def check_backend_instance(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """The backend's own ``check()``, once it can be built (E001 if not).
-
-    Skipped while another check of stream_django reports an error: the
-    backend is built from those settings, and its check would only repeat
-    them (in the words of a backend option).
-    """
-    from stream_django.checks import ALL_CHECKS
-
-    others = (check for check in ALL_CHECKS if check is not check_backend_instance)
-    if any(message.is_serious() for check in others for message in check(app_configs)):
-        return []
-    from stream_django.backends import get_backend
-
-    try:
-        return list(get_backend().check())
-    except ImproperlyConfigured as e:
-        return [error(str(e), None, "E001")]

@@ -44,7 +44,7 @@ def task_backend_for(storage: BaseStorageBackend) -> Any:
     installed, or when the task backend is the immediate backend (the
     framework's default when ``TASKS`` is not set).
     """
-    if not getattr(storage, "supports_fanout_chunks", False):
+    if not storage.supports_fanout_chunks:
         return None
     alias = stream_settings.FANOUT_TASK_BACKEND
     if alias is None:

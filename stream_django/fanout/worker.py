@@ -76,7 +76,7 @@ def plan(storage: BaseStorageBackend, step: dict[str, Any], size: int) -> tuple[
     Each chunk writes about ``size`` entries: an add chunk covers
     ``size // len(keys)`` followers, a copy chunk ``size // limit`` follows.
     """
-    by_range = step["op"] == REMOVE and getattr(storage, "removes_by_range", False) and "range" not in step
+    by_range = step["op"] == REMOVE and storage.removes_by_range and "range" not in step
     if not step.get("plan") and not by_range:
         return step, []
     base = {k: v for k, v in step.items() if k != "plan"}

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from stream_django.backends import get_backend
 from stream_django.backends.database import DatabaseBackend
 from stream_django.client import stream_client
+from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import InvalidStreamBackend
 from stream_django.models import FeedEntry, StoredActivity
 from tests.contract.helpers import act
@@ -69,7 +70,9 @@ def test_a_fan_out_runs_no_statement_for_feed_groups_nobody_follows_with():
 
 
 def test_a_new_activity_fans_out_with_a_plain_insert_and_a_repeat_changes_nothing():
-    get_backend().follow_many([(f"timeline:{i}", "user:1") for i in range(5)] + [("user:1", "user:1")], 0)
+    get_backend().follow_many(
+        [(f"timeline:{i}", "user:1") for i in range(5)] + [("user:1", "user:1")], 0, FeedLayout.current()
+    )
     feed = stream_client.feed("user", 1)
     with CaptureQueriesContext(connection) as ctx:
         feed.add_activity(act(1))

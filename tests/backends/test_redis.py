@@ -29,6 +29,7 @@ from stream_django.backends.redis import RedisBackend, scripts
 from stream_django.client import stream_client
 from stream_django.engine.activities import prepare_activity
 from stream_django.engine.ids import id_to_key
+from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
 from tests import services
 from tests.contract.helpers import act, at, fids
@@ -263,7 +264,7 @@ def _holding(key: str, feeds: list[str]) -> set[str]:
     b = backend()
     found = set()
     for feed in feeds:
-        call = b._find_call(feed, [key])
+        call = b._find_call(feed, [key], FeedLayout.current())
         if call is not None and b._pipeline([call])[0]:
             found.add(feed)
     return found
@@ -288,13 +289,15 @@ def _first_call_on(monkeypatch, name: str, first_argument: Any, action: Callable
 def test_a_cluster_fan_out_chunk_overtaken_by_the_removal_takes_back_its_writes(redis_cluster_settings, monkeypatch):
     b = backend()
     followers = [f"timeline:{i}" for i in range(6)] + [f"timeline_aggregated:{i}" for i in range(3)]
-    b.follow_many([(f, "user:1") for f in followers], 0)
+    b.follow_many([(f, "user:1") for f in followers], 0, FeedLayout.current())
     activity = prepare_activity(act(1))
-    b.add_direct("user:1", [activity])
+    b.add_direct("user:1", plan_write([activity]))
     # The removal (and its chunks, which find nothing yet) happens after the
     # chunk checked user:1 and wrote, before it checks again.
-    done = _first_call_on(monkeypatch, "_find_call", "user:1", lambda: b.remove_direct("user:1", [activity.key]))
-    b.fan_out_chunk("user:1", [activity.key], None, None)
+    done = _first_call_on(
+        monkeypatch, "_find_call", "user:1", lambda: b.remove_direct("user:1", [activity.key], FeedLayout.current())
+    )
+    b.fan_out_chunk("user:1", [activity.key], None, None, FeedLayout.current())
     assert done
     assert _holding(activity.key, ["user:1", *followers]) == set()
     assert not b.redis.exists(b.body_key(activity.key), b.refs_key(activity.key))
@@ -303,15 +306,17 @@ def test_a_cluster_fan_out_chunk_overtaken_by_the_removal_takes_back_its_writes(
 def test_a_cluster_removal_chunk_overtaken_by_an_add_writes_it_back(redis_cluster_settings, monkeypatch):
     b = backend()
     followers = [f"timeline:{i}" for i in range(6)] + [f"timeline_aggregated:{i}" for i in range(3)]
-    b.follow_many([(f, "user:1") for f in followers], 0)
-    b.unfollow_many([("timeline:5", "user:1", True)])  # keeps its copy: a holder, not a follower
+    b.follow_many([(f, "user:1") for f in followers], 0, FeedLayout.current())
+    b.unfollow_many([("timeline:5", "user:1", True)], FeedLayout.current())  # keeps its copy: a holder, not a follower
     activity = prepare_activity(act(1))
-    b.add_activities("user:1", [activity])
-    b.remove_direct("user:1", [activity.key])
+    b.add_activities("user:1", plan_write([activity]))
+    b.remove_direct("user:1", [activity.key], FeedLayout.current())
     # Added again (and fanned out) after the removal chunk found user:1
     # without it, before it removed the followers' copies.
-    done = _first_call_on(monkeypatch, "_remove_from", followers[0], lambda: b.add_activities("user:1", [activity]))
-    b.remove_range_chunk("user:1", [activity.key], None, None)
+    done = _first_call_on(
+        monkeypatch, "_remove_from", followers[0], lambda: b.add_activities("user:1", plan_write([activity]))
+    )
+    b.remove_range_chunk("user:1", [activity.key], None, None, FeedLayout.current())
     assert done
     current = [f for f in followers if f != "timeline:5"]
     assert _holding(activity.key, ["user:1", *followers]) == {"user:1", *current}
@@ -320,30 +325,33 @@ def test_a_cluster_removal_chunk_overtaken_by_an_add_writes_it_back(redis_cluste
 
 def test_a_cluster_purge_overtaken_by_a_new_follow_copies_again(redis_cluster_settings, monkeypatch):
     b = backend()
-    b.add_activities("user:1", [prepare_activity(act(n)) for n in range(3)])
-    b.follow_many([("timeline:7", "user:1")], 10)
-    b.unfollow_many([("timeline:7", "user:1", True)])
+    b.add_activities("user:1", plan_write([prepare_activity(act(n)) for n in range(3)]))
+    b.follow_many([("timeline:7", "user:1")], 10, FeedLayout.current())
+    b.unfollow_many([("timeline:7", "user:1", True)], FeedLayout.current())
     # Followed again (with its copy) after the purge checked the follow.
     done = _first_call_on(
-        monkeypatch, "_purge", [("timeline:7", "user:1")], lambda: b.follow_many([("timeline:7", "user:1")], 10)
+        monkeypatch,
+        "_purge",
+        [("timeline:7", "user:1")],
+        lambda: b.follow_many([("timeline:7", "user:1")], 10, FeedLayout.current()),
     )
-    b.purge_chunk([("timeline:7", "user:1")])
+    b.purge_chunk([("timeline:7", "user:1")], FeedLayout.current(), 100)
     assert done
     assert fids(stream_client.feed("timeline", 7).get()) == [f"testapp.Tweet:{n}" for n in (2, 1, 0)]
 
 
 def test_a_copy_overtaken_by_the_unfollow_purges_after_itself(prefix, monkeypatch):
     b = backend()
-    b.add_activities("user:1", [prepare_activity(act(n)) for n in range(3)])
-    b.follow_many([("timeline:7", "user:1")], 0)
+    b.add_activities("user:1", plan_write([prepare_activity(act(n)) for n in range(3)]))
+    b.follow_many([("timeline:7", "user:1")], 0, FeedLayout.current())
     # Unfollowed (and purged) after the copy checked the follow.
     done = _first_call_on(
         monkeypatch,
         "_copy_newest",
         [("timeline:7", "user:1")],
-        lambda: b.unfollow_many([("timeline:7", "user:1", False)]),
+        lambda: b.unfollow_many([("timeline:7", "user:1", False)], FeedLayout.current()),
     )
-    b.copy_chunk([("timeline:7", "user:1")], 10)
+    b.copy_chunk([("timeline:7", "user:1")], 10, FeedLayout.current())
     assert done
     assert stream_client.feed("timeline", 7).get()["results"] == []
     assert b.redis.get(b.refs_key(key_of(0))) == "1"
@@ -607,8 +615,8 @@ def test_values_are_json(prefix):
 def test_holder_sets_are_rebuilt_from_the_follows(prefix):
     """Follows stored before the holder sets existed: the command rebuilds them."""
     b = backend()
-    b.follow_many([(f"timeline:{i}", "user:1") for i in range(5)] + [("timeline:9", "user:2")], 0)
-    b.unfollow_many([("timeline:4", "user:1", True)])  # kept: still a holder
+    b.follow_many([(f"timeline:{i}", "user:1") for i in range(5)] + [("timeline:9", "user:2")], 0, FeedLayout.current())
+    b.unfollow_many([("timeline:4", "user:1", True)], FeedLayout.current())  # kept: still a holder
     b.redis.delete(b.base("user:1") + "fl", b.base("user:2") + "fl")
     out = StringIO()
     call_command("stream_redis_rebuild_holders", stdout=out)

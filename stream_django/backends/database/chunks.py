@@ -27,6 +27,7 @@ from stream_django.backends.database.sql import FOLLOW
 from stream_django.backends.database.writes import WriteMixin
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
+from stream_django.engine.plan import FeedLayout, plan_write
 
 
 class ChunkedFanOutMixin(WriteMixin, FollowMixin):
@@ -61,14 +62,18 @@ class ChunkedFanOutMixin(WriteMixin, FollowMixin):
             return [row[0] for row in cursor.fetchall()]
 
     @retry_on_deadlock
-    def fan_out_chunk(self, source: str, keys: Sequence[str], after: str | None, upto: str | None) -> None:
+    def fan_out_chunk(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> None:
         with self._write() as cursor:
             bodies = self._lock_activities(cursor, keys, exclusive=False)
-            for key in sorted(bodies):
-                self._fan_out(cursor, _stored(key, bodies[key]), [source], (after, upto))
+            # Grouped by the layout's aggregation formats, as the request's plan was.
+            plan = plan_write([_stored(key, bodies[key]) for key in sorted(bodies)], layout)
+            for activity in plan.activities:
+                self._fan_out(cursor, plan, activity, [source], (after, upto))
 
     @retry_on_deadlock
-    def remove_chunk(self, source: str, keys: Sequence[str], limit: int) -> int:
+    def remove_chunk(self, source: str, keys: Sequence[str], limit: int, layout: FeedLayout) -> int:
         db = self.using
         deleted = 0
         with self._write() as cursor:
@@ -102,20 +107,22 @@ class ChunkedFanOutMixin(WriteMixin, FollowMixin):
         return deleted
 
     @retry_on_deadlock
-    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def copy_chunk(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         if not copy_limit:
             return
         with self._write() as cursor:
             for source, target in pairs:
                 if self._lock_follow(cursor, source, target):
-                    self._copy(cursor, source, target, copy_limit)
+                    self._copy(cursor, source, target, copy_limit, layout)
 
     @retry_on_deadlock
-    def purge_chunk(self, pairs: Sequence[tuple[str, str]]) -> None:
+    def purge_chunk(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, copy_limit: int) -> None:
+        # The follow row's lock orders a purge and a new follow's copy, so a
+        # purge never needs to copy again (``copy_limit`` is for stores without it).
         with self._write() as cursor:
             for source, target in pairs:
                 if not self._lock_follow(cursor, source, target):
-                    self._purge(cursor, source, target)
+                    self._purge(cursor, source, target, layout)
 
     def _lock_follow(self, cursor: CursorWrapper, source: str, target: str) -> bool:
         """Lock the follow ``source`` -> ``target`` until commit; return whether it exists."""

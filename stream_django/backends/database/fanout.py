@@ -22,7 +22,7 @@ from stream_django.backends.database.groups import GroupMixin
 from stream_django.backends.database.sql import ENTRY, FOLLOW
 from stream_django.backends.database.trim import TRIM_SAMPLES, TrimMixin
 from stream_django.engine.activities import PreparedActivity
-from stream_django.engine.feeds import feed_groups, get_group
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 
 class FanOutMixin(GroupMixin, TrimMixin):
@@ -31,6 +31,7 @@ class FanOutMixin(GroupMixin, TrimMixin):
     def _fan_out(
         self,
         cursor: CursorWrapper,
+        plan: WritePlan,
         activity: PreparedActivity,
         sources: Sequence[str],
         chunk: tuple[str | None, str | None] | None = None,
@@ -47,8 +48,8 @@ class FanOutMixin(GroupMixin, TrimMixin):
         once) they are inserted without ``ON CONFLICT``: PostgreSQL's
         speculative insertion took about half again as long.
         """
-        groups = feed_groups()
-        flat_slugs = [s for s, g in groups.items() if g.is_flat]
+        layout = plan.layout
+        flat_slugs = layout.flat_slugs
         marks = sql.placeholders(sources)
         where = ""
         params: list[Any] = []
@@ -59,8 +60,8 @@ class FanOutMixin(GroupMixin, TrimMixin):
             params += [sources[0], activity.key]
             # Bounds the check for entries already there to the chunk's feeds.
             held = sql.range_condition(chunk, "e.feed")
-        grouped = [slug for slug, group in groups.items() if not group.is_flat]
-        followed_by, sample = self._survey_followers(cursor, sources, grouped, chunk)
+        grouped = layout.grouped_slugs
+        followed_by, sample = self._survey_followers(cursor, layout, sources, grouped, chunk)
         if flat_slugs:
             select = (
                 f"SELECT f.source, %s, f.target FROM {FOLLOW} f "
@@ -76,23 +77,22 @@ class FanOutMixin(GroupMixin, TrimMixin):
                     self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
                     [activity.key, *sources, *flat_slugs, *params],
                 )
-        decoded = None
         for slug in grouped:
             if slug not in followed_by:
                 continue  # no statements for a feed group without followers here
-            group = groups[slug]
-            decoded = decoded or activity.decoded()
             rows = (
                 f"SELECT f.source AS feed, f.target AS origin FROM {FOLLOW} f "
                 f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
-            self._add_to_groups(cursor, activity, group.group_key(decoded), rows, [*sources, slug, *params], held)
+            name = plan.group_name(slug, activity)
+            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], held)
         for slug, feeds in sample.items():
-            self._trim(cursor, get_group(slug), feeds)
+            self._trim(cursor, layout.of(slug), feeds)
 
     def _survey_followers(
         self,
         cursor: CursorWrapper,
+        layout: FeedLayout,
         sources: Sequence[str],
         slugs: Sequence[str],
         chunk: tuple[str | None, str | None] | None = None,
@@ -109,9 +109,7 @@ class FanOutMixin(GroupMixin, TrimMixin):
         aggregated groups nobody follows with (an indexed probe each).
         """
         rates = {
-            slug: min(1.0, TRIM_SAMPLES / group.max_length)
-            for slug, group in feed_groups().items()
-            if group.max_length is not None
+            slug: min(1.0, TRIM_SAMPLES / group.max_length) for slug, group in layout if group.max_length is not None
         }
         where, range_params = sql.range_condition(chunk, "f.source") if chunk is not None else ("", [])
         marks = sql.placeholders(sources)

@@ -26,7 +26,8 @@ from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.sql import ENTRY, FOLLOW
 from stream_django.backends.database.trim import TrimMixin
-from stream_django.engine.feeds import get_group, slug_of
+from stream_django.engine.feeds import slug_of
+from stream_django.engine.plan import FeedLayout
 
 
 class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
@@ -35,7 +36,7 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
     # -- writes ----------------------------------------------------------
 
     @retry_on_deadlock
-    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int) -> None:
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         now = to_db(datetime.now(dt_timezone.utc))
         with self._write() as cursor:
             FollowRow.objects.using(self.using).bulk_create(
@@ -48,11 +49,11 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
             if not copy_limit:
                 return
             for source, target in pairs:
-                self._copy(cursor, source, target, copy_limit)
+                self._copy(cursor, source, target, copy_limit, layout)
 
-    def _copy(self, cursor: CursorWrapper, source: str, target: str, copy_limit: int) -> None:
+    def _copy(self, cursor: CursorWrapper, source: str, target: str, copy_limit: int, layout: FeedLayout) -> None:
         """Copy ``target``'s newest ``copy_limit`` activities into ``source``."""
-        group = get_group(slug_of(source))
+        group = layout.of(source)
         if group.is_flat:
             select = (
                 f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
@@ -66,19 +67,19 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
         else:
             entries = self.read_feed(target, Page(limit=copy_limit))
             self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
-        self._maybe_trim(cursor, [source], force=True)
+        self._maybe_trim(cursor, [source], layout, force=True)
 
     @retry_on_deadlock
-    def unfollow_many(self, items: Sequence[tuple[str, str, bool]]) -> None:
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> None:
         with self._write() as cursor:
             for source, target, keep_history in items:
                 FollowRow.objects.using(self.using).filter(source=source, target=target).delete()
                 if not keep_history:
-                    self._purge(cursor, source, target)
+                    self._purge(cursor, source, target, layout)
 
-    def _purge(self, cursor: CursorWrapper, source: str, target: str) -> None:
+    def _purge(self, cursor: CursorWrapper, source: str, target: str, layout: FeedLayout) -> None:
         """Delete from ``source`` every entry whose origin is ``target``."""
-        model = GroupEntry if get_group(slug_of(source)).is_aggregated else FeedEntry
+        model = GroupEntry if layout.of(source).is_aggregated else FeedEntry
         purged = model.objects.using(self.using).filter(feed=source, origin=target)
         keys = list(purged.values_list("activity_id", flat=True))
         purged.delete()

@@ -19,13 +19,14 @@ from django.db.models import QuerySet
 from stream_django.backends.base import Entry, Group, GroupPage, Page
 from stream_django.backends.database import sql
 from stream_django.backends.database.connection import ConnectionMixin, from_db, to_db
-from stream_django.backends.database.models import ActivityGroup, GroupEntry
+from stream_django.backends.database.models import ACTOR_LENGTH, ActivityGroup, GroupEntry
 from stream_django.backends.database.sql import ACTIVITY, GENTRY, GROUP
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.feeds import FeedGroup
 
-ACTOR_INDEX_LENGTH = GroupEntry._meta.get_field("actor").max_length
+#: The stored actor is cut to the length of its column (``GroupEntry.actor``).
+ACTOR_INDEX_LENGTH = ACTOR_LENGTH
 
 
 class GroupMixin(ConnectionMixin):

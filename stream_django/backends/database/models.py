@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 
 FEED_ID_LENGTH = 320  # slug (64) + ":" + user id (255)
+#: MySQL's 3072-byte key limit on the (feed, group, actor) index.
+ACTOR_LENGTH = 191
 
 
 class StoredActivity(models.Model):
@@ -49,7 +51,7 @@ class GroupEntry(models.Model):
     activity = models.ForeignKey(StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+")
     #: Truncated to 191 characters so the (feed, group, actor) index fits
     #: MySQL's 3072-byte key limit; only used to count distinct actors.
-    actor = models.CharField(max_length=191)
+    actor = models.CharField(max_length=ACTOR_LENGTH)
     origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:

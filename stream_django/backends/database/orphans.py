@@ -19,6 +19,8 @@ from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY
 class OrphanMixin(ConnectionMixin):
     """Delete the data of activities that no feed entry references."""
 
+    supports_orphan_cleanup = True
+
     def _delete_orphans(self, cursor: CursorWrapper, keys: Sequence[str]) -> None:
         """Delete the data of activities among ``keys`` that no feed holds."""
         for start in range(0, len(keys), 500):

@@ -15,7 +15,7 @@ from stream_django.backends.base import Entry, Page
 from stream_django.backends.database.connection import ConnectionMixin
 from stream_django.backends.database.models import FeedEntry, GroupEntry, StoredActivity
 from stream_django.backends.database.sql import ACTIVITY, ENTRY
-from stream_django.engine.feeds import get_group, slug_of
+from stream_django.engine.plan import FeedLayout
 
 
 class ReadMixin(ConnectionMixin):
@@ -51,8 +51,8 @@ class ReadMixin(ConnectionMixin):
         with self._guard():
             return dict(StoredActivity.objects.using(self.using).filter(key__in=list(keys)).values_list("key", "data"))
 
-    def keys_for_foreign_id(self, feed: str, foreign_id: str) -> list[str]:
-        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
+    def keys_for_foreign_id(self, feed: str, foreign_id: str, layout: FeedLayout) -> list[str]:
+        model = GroupEntry if layout.of(feed).is_aggregated else FeedEntry
         with self._guard():
             return list(
                 model.objects.using(self.using)

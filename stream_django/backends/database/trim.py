@@ -17,7 +17,8 @@ from django.db.backends.utils import CursorWrapper
 from stream_django.backends.database import sql
 from stream_django.backends.database.connection import ConnectionMixin
 from stream_django.backends.database.sql import ENTRY, GENTRY, GROUP
-from stream_django.engine.feeds import FeedGroup, get_group, slug_of
+from stream_django.engine.feeds import FeedGroup
+from stream_django.engine.plan import FeedLayout
 
 #: Trimming runs on a write with probability TRIM_SAMPLES / max_length per
 #: feed, so each feed is trimmed about every max_length / TRIM_SAMPLES writes
@@ -30,10 +31,12 @@ CUTOFF_BATCH = 25
 class TrimMixin(ConnectionMixin):
     """Cut feeds back to their ``max_length``."""
 
-    def _maybe_trim(self, cursor: CursorWrapper, feeds: Sequence[str], *, force: bool = False) -> None:
+    def _maybe_trim(
+        self, cursor: CursorWrapper, feeds: Sequence[str], layout: FeedLayout, *, force: bool = False
+    ) -> None:
         """Trim each of ``feeds`` with probability TRIM_SAMPLES / max_length."""
         for feed in feeds:
-            group = get_group(slug_of(feed))
+            group = layout.of(feed)
             if group.max_length is None:
                 continue
             if force or self.random.random() < TRIM_SAMPLES / group.max_length:

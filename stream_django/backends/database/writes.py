@@ -27,7 +27,7 @@ from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY, GROUP
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
-from stream_django.engine.feeds import get_group, slug_of
+from stream_django.engine.plan import FeedLayout, WritePlan
 
 
 class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
@@ -36,47 +36,50 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     # -- adding ----------------------------------------------------------
 
     @retry_on_deadlock
-    def add_activities(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        self._add(feed, activities, fan_out=True)
+    def add_activities(self, feed: str, plan: WritePlan) -> None:
+        self._add(feed, plan, fan_out=True)
 
     @retry_on_deadlock
-    def add_direct(self, feed: str, activities: Sequence[PreparedActivity]) -> None:
-        self._add(feed, activities, fan_out=False)
+    def add_direct(self, feed: str, plan: WritePlan) -> None:
+        self._add(feed, plan, fan_out=False)
 
-    def _add(self, feed: str, activities: Sequence[PreparedActivity], *, fan_out: bool) -> None:
+    def _add(self, feed: str, plan: WritePlan, *, fan_out: bool) -> None:
         with self._write() as cursor:
-            new = self._store(activities)
-            for activity in activities:
-                direct = [feed, *[t for t in activity.to if t != feed]]
-                self._insert_direct(cursor, activity, direct)
+            new = self._store(plan.activities)
+            for activity in plan.activities:
+                direct = plan.direct_feeds(feed, activity)
+                self._insert_direct(cursor, plan, activity, direct)
                 if fan_out:
-                    self._fan_out(cursor, activity, direct, new_key=activity.key in new)
+                    self._fan_out(cursor, plan, activity, direct, new_key=activity.key in new)
                 new.discard(activity.key)  # written now: a repeat in the batch is not new
 
     @retry_on_deadlock
-    def add_to_many(self, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+    def add_to_many(self, plan: WritePlan, feeds: Sequence[str]) -> None:
         with self._write() as cursor:
-            self._store([activity])
-            self._insert_direct(cursor, activity, feeds)
+            self._store(plan.activities)
+            for activity in plan.activities:
+                self._insert_direct(cursor, plan, activity, feeds)
 
     @retry_on_deadlock
-    def change_targets(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
+        (activity,) = plan.activities
         with self._write() as cursor:
             self._store([activity])
             if removed:
                 self._delete_key(cursor, activity.key, list(removed), list(removed))
             if added:
-                self._insert_direct(cursor, activity, added)
-                self._fan_out(cursor, activity, added)
+                self._insert_direct(cursor, plan, activity, added)
+                self._fan_out(cursor, plan, activity, added)
 
     @retry_on_deadlock
-    def change_targets_direct(self, activity: PreparedActivity, added: Sequence[str], removed: Sequence[str]) -> None:
+    def change_targets_direct(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
+        (activity,) = plan.activities
         with self._write() as cursor:
             self._store([activity])
             if removed:
                 self._delete_key(cursor, activity.key, list(removed), [])
             if added:
-                self._insert_direct(cursor, activity, added)
+                self._insert_direct(cursor, plan, activity, added)
 
     @retry_on_deadlock
     def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
@@ -120,31 +123,32 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
         )
         return set()
 
-    def _insert_direct(self, cursor: CursorWrapper, activity: PreparedActivity, feeds: Sequence[str]) -> None:
+    def _insert_direct(
+        self, cursor: CursorWrapper, plan: WritePlan, activity: PreparedActivity, feeds: Sequence[str]
+    ) -> None:
         """Write ``activity`` into ``feeds`` with origin None."""
-        flat = [f for f in feeds if get_group(slug_of(f)).is_flat]
+        layout = plan.layout
+        flat = [f for f in feeds if layout.of(f).is_flat]
         if flat:
             FeedEntry.objects.using(self.using).bulk_create(
                 [FeedEntry(feed=f, activity_id=activity.key, origin=None) for f in flat],
                 ignore_conflicts=True,
             )
-            self._maybe_trim(cursor, flat)
-        decoded = None
+            self._maybe_trim(cursor, flat, layout)
         for f in feeds:
-            group = get_group(slug_of(f))
+            group = layout.of(f)
             if group.is_aggregated:
-                decoded = decoded or activity.decoded()
                 self._add_to_groups(
-                    cursor, activity, group.group_key(decoded), "SELECT %s AS feed, NULL AS origin", [f]
+                    cursor, activity, plan.group_name(group, activity), "SELECT %s AS feed, NULL AS origin", [f]
                 )
-                self._maybe_trim(cursor, [f])
+                self._maybe_trim(cursor, [f], layout)
 
     # -- removing --------------------------------------------------------
 
     @retry_on_deadlock
-    def remove_activities(self, feed: str, keys: Sequence[str]) -> None:
+    def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
         with self._write() as cursor:
-            rows, bodies = self._held(cursor, feed, keys)
+            rows, bodies = self._held(cursor, feed, keys, layout)
             for key, origin in rows.items():
                 if origin is None:
                     scope = [feed, *serializer.loads(bodies[key]).get("to", [])]
@@ -154,16 +158,16 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
             self._delete_orphans(cursor, list(rows))
 
     @retry_on_deadlock
-    def remove_direct(self, feed: str, keys: Sequence[str]) -> dict[str, list[str]]:
+    def remove_direct(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[str]]:
         pending: dict[str, list[str]] = {}
         with self._write() as cursor:
-            rows, bodies = self._held(cursor, feed, keys)
+            rows, bodies = self._held(cursor, feed, keys, layout)
             for key, origin in rows.items():
                 if origin is None:
                     scope = list(dict.fromkeys([feed, *serializer.loads(bodies[key]).get("to", [])]))
                     self._delete_key(cursor, key, scope, [])
                     for source in scope:
-                        if get_group(slug_of(source)).is_flat:
+                        if layout.of(source).is_flat:
                             pending.setdefault(source, []).append(key)
                 else:
                     self._delete_key(cursor, key, [feed], [])
@@ -171,11 +175,11 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
         return pending
 
     def _held(
-        self, cursor: CursorWrapper, feed: str, keys: Sequence[str]
+        self, cursor: CursorWrapper, feed: str, keys: Sequence[str], layout: FeedLayout
     ) -> tuple[dict[str, str | None], dict[str, str]]:
         """Lock ``keys``; return ``{key: origin}`` of those ``feed`` holds and
         the data of those it holds directly."""
-        model = GroupEntry if get_group(slug_of(feed)).is_aggregated else FeedEntry
+        model = GroupEntry if layout.of(feed).is_aggregated else FeedEntry
         self._lock_activities(cursor, keys, exclusive=True)
         rows = dict(
             model.objects.using(self.using).filter(feed=feed, activity_id__in=keys).values_list("activity_id", "origin")

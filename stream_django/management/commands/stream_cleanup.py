@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from stream_django.backends import get_backend
+from stream_django.backends.base import BaseStorageBackend
 
 
 class Command(BaseCommand):
@@ -17,8 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         backend = get_backend()
-        cleanup = getattr(backend, "delete_orphaned_activities", None)
-        if cleanup is None:
+        if not isinstance(backend, BaseStorageBackend) or not backend.supports_orphan_cleanup:
             raise CommandError(f"the {backend.name} backend keeps no orphaned activity data; nothing to do")
-        deleted = cleanup()
+        deleted = backend.delete_orphaned_activities()
         self.stdout.write(f"Deleted {deleted} orphaned {'activity' if deleted == 1 else 'activities'}.")
