@@ -9,14 +9,27 @@ BIN := $(VENV)/bin
 # Address of `make demo` (e.g. `make demo PORT=8011` when 8000 is taken).
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The oldest pip that installs dependency groups (`pip install --group`).
+PIP_MIN := 25.1
 
-.PHONY: venv install test test-sqlite test-postgres test-mysql demo bench clean
+.PHONY: venv install test demo bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-
-venv: $(BIN)/python
+# The one place that makes the virtualenv usable, whoever created it (this
+# Makefile, example_project/demo.sh or `python -m venv` by hand): create it if
+# it is missing, and upgrade its pip whenever it is older than $(PIP_MIN).
+# Every target that installs into $(VENV) depends on it.
+venv:
+	@if [ ! -x "$(BIN)/python" ]; then \
+		"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
+			|| { echo "$(PYTHON) is not Python 3.10 or newer; try: make PYTHON=python3.12" >&2; exit 1; }; \
+		echo "Creating the virtualenv $(VENV)"; \
+		"$(PYTHON)" -m venv "$(VENV)"; \
+	fi
+	@"$(BIN)/python" -c 'import sys; from importlib.metadata import version; \
+		sys.exit(tuple(int(p) for p in version("pip").split(".")[:2]) < tuple(int(p) for p in sys.argv[1].split(".")))' \
+		"$(PIP_MIN)" 2>/dev/null \
+		|| { echo "Upgrading pip in $(VENV) (dependency groups need pip $(PIP_MIN) or newer)"; \
+			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
 install: venv
 	$(BIN)/python -m pip install -e ".[redis,getstream]" --group test
@@ -26,7 +39,7 @@ test: install
 	$(BIN)/python -m tests.runall
 
 # The example site with demo data; see docs/example.md.
-demo:
+demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
 bench: venv
