@@ -3,7 +3,8 @@ Run the test suite once per database server: ``python -m tests.runall``.
 
 SQLite always runs. PostgreSQL and MariaDB/MySQL run when they answer
 (and their Python driver is installed); with ``CI=true`` an unreachable
-server or a missing driver is a failure, not a skip. Arguments after ``--``
+server or a missing driver is a failure, not a skip. A leg that does not run
+is named, with the reason, in the summary at the end (``not run: ...``). Arguments after ``--``
 go to every pytest run, e.g. ``python -m tests.runall -- -k follows``.
 
 The last line sums up every run: ``N passed, N failed, N skipped``.
@@ -27,6 +28,24 @@ LEGS = [
     ("postgres", "postgres", "psycopg", {}),
     ("mysql", "mysql", "MySQLdb", {}),
 ]
+
+#: How to install a leg's driver when its server answers but the driver is missing.
+DRIVER_HINTS = {
+    "psycopg": "pip install 'psycopg[binary]', or make install",
+    "MySQLdb": "apt-get install libmariadb-dev pkg-config, then make install",
+}
+
+
+def not_run_reason(name: str, server: str | None, driver: str | None) -> str | None:
+    """Why the leg ``name`` cannot run here, or ``None`` when it can."""
+    if server:
+        address = "{}:{}".format(*services.ADDRESSES[server])
+        if not services.reachable(server):
+            return f"{name}: server unavailable at {address}"
+        if driver and importlib.util.find_spec(driver) is None:
+            hint = DRIVER_HINTS.get(driver, f"pip install the module {driver}")
+            return f"{name}: server reachable at {address} but driver {driver} is not installed ({hint})"
+    return None
 
 
 #: The example site's own suite (its settings, its browser test), run once.
@@ -57,11 +76,10 @@ def main(argv: list[str]) -> int:
     for name, server, driver, env_extra in LEGS:
         if only and name not in only.split(","):
             continue
-        if server and not services.reachable(server):
-            missing.append(f"{name}: server unavailable at %s:%s" % services.ADDRESSES[server])
-            continue
-        if driver and importlib.util.find_spec(driver) is None:
-            missing.append(f"{name}: Python driver {driver!r} not installed")
+        reason = not_run_reason(name, server, driver)
+        if reason:
+            print(f"\n=== not run: {reason}", flush=True)
+            missing.append(reason)
             continue
         code, counts = run_leg(name, env_extra, args)
         for key in total:
