@@ -32,7 +32,7 @@ venv:
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
 install: venv
-	$(BIN)/python -m pip install -e ".[redis,getstream]" --group test
+	$(BIN)/python -m pip install -e ".[redis,getstream,tasks]" --group test
 	@$(MAKE) --no-print-directory mysql-driver
 
 # mysqlclient, the MariaDB/MySQL driver, builds against the MariaDB client
@@ -59,7 +59,7 @@ demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
 bench: venv
-	$(BIN)/python -m pip install -e ".[redis]" --group bench
+	$(BIN)/python -m pip install -e ".[redis,tasks]" --group bench
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
