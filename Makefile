@@ -1,5 +1,6 @@
 # Developer entry points. `make demo` runs the example site; `make test` runs
-# every test suite against every database server it can reach; `make bench`
+# every test suite against every database server it can reach; `make matrix`
+# runs the suite on every supported Django release (noxfile.py); `make bench`
 # runs the benchmarks (SCALE=small, the default, or SCALE=full; they need
 # PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, see BENCHMARKS.md).
 PYTHON ?= python3
@@ -12,7 +13,7 @@ PORT ?= 8000
 # The oldest pip that installs dependency groups (`pip install --group`).
 PIP_MIN := 25.1
 
-.PHONY: venv install mysql-driver test demo bench clean
+.PHONY: venv install mysql-driver test matrix demo bench clean
 
 # The one place that makes the virtualenv usable, whoever created it (this
 # Makefile, example_project/demo.sh or `python -m venv` by hand): create it if
@@ -54,6 +55,14 @@ mysql-driver: venv
 test: install
 	$(BIN)/python -m tests.runall
 
+# The supported-versions matrix of noxfile.py: the SQLite leg on each
+# supported Django release and the package without extras (NOXARGS go to
+# nox, e.g. `make matrix NOXARGS="-s no_extras"`).
+NOXARGS ?=
+matrix: venv
+	$(BIN)/python -m pip install --quiet --group nox
+	$(BIN)/python -m nox $(NOXARGS)
+
 # The example site with demo data; see docs/example.md.
 demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
@@ -63,4 +72,4 @@ bench: venv
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) .nox build dist *.egg-info .pytest_cache
