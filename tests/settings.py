@@ -51,15 +51,17 @@ else:
     raise RuntimeError(f"STREAM_TEST_DB must be sqlite, postgres or mysql, not {DB!r}")
 
 # A database nothing listens on, for the "store unreachable" tests; no test
-# database is ever created for it.
-DATABASES["unreachable"] = {
-    "ENGINE": "django.db.backends.postgresql",
-    "NAME": "nothing",
-    "USER": "nobody",
-    "HOST": "127.0.0.1",
-    "PORT": "1",
-    "OPTIONS": {"connect_timeout": 2},
-}
+# database is ever created for it. It needs psycopg (the test group has it;
+# the no-extras nox session does not, and does not run those tests).
+if importlib.util.find_spec("psycopg") is not None:
+    DATABASES["unreachable"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "nothing",
+        "USER": "nobody",
+        "HOST": "127.0.0.1",
+        "PORT": "1",
+        "OPTIONS": {"connect_timeout": 2},
+    }
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -68,10 +70,12 @@ INSTALLED_APPS = [
     "stream_django",
     "tests.testapp",
 ]
-# Django's tasks framework: the backport before Django 6, and the ORM task
-# backend whose worker the fan-out tests run. TASKS is left unset, so the
-# immediate backend runs fan-out inline as it always did.
-if importlib.util.find_spec("django.tasks") is None:
+# Django's tasks framework: the backport (the tasks extra) before Django 6,
+# and the ORM task backend whose worker the fan-out tests run. TASKS is left
+# unset, so the immediate backend runs fan-out inline as it always did.
+# Without either framework (the package installed without extras) fan-out
+# is inline anyway.
+if importlib.util.find_spec("django.tasks") is None and importlib.util.find_spec("django_tasks") is not None:
     INSTALLED_APPS.append("django_tasks")
 if importlib.util.find_spec("django_tasks_db") is not None:
     INSTALLED_APPS.append("django_tasks_db")

@@ -2,7 +2,8 @@
 
 The tests run against the real server at 127.0.0.1:6379 (db 9) and, where
 parametrized, against the session's 3-node Redis Cluster; a few start a
-private redis-server of their own.
+private redis-server of their own. On Valkey runs (``STREAM_TEST_REDIS=valkey``,
+see ``tests/redis_support.py``) all of them use valkey-server instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,9 +31,8 @@ from stream_django.engine.activities import prepare_activity
 from stream_django.engine.ids import id_to_key
 from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
-from tests import services
 from tests.contract.helpers import act, at, fids
-from tests.redis_support import free_ports, start_server, stop_server
+from tests.redis_support import FLAVOUR, free_ports, node_client, require_server_binary, start_server, stop_server
 
 AbstractConnection = pytest.importorskip("redis.connection").AbstractConnection
 
@@ -401,7 +400,7 @@ def test_unreachable_cluster_names_its_nodes(settings):
 def test_a_server_that_goes_away_raises_backend_unavailable(settings):
     """A private server: used, stopped, then every call names its address;
     started again, the same backend works (and reloads its scripts)."""
-    services.require("redis-server")
+    require_server_binary()
     (port,) = free_ports(21000, 1)
     with tempfile.TemporaryDirectory() as directory:
         server = start_server(port, directory)
@@ -470,6 +469,14 @@ def test_a_valid_configuration_passes_the_checks(settings):
 
 
 # -- connections ------------------------------------------------------------------
+
+
+def test_the_servers_are_of_this_runs_flavour(prefix):
+    """Redis by default; Valkey on Valkey runs (``STREAM_TEST_REDIS=valkey``)."""
+    info = backend().redis.info("server")
+    per_node = [info] if "redis_version" in info else list(info.values())  # a cluster answers per node
+    for node in per_node:
+        assert node.get("server_name", "redis") == FLAVOUR, node
 
 
 def test_one_client_per_process_with_hiredis_when_installed(redis_settings):
@@ -551,10 +558,13 @@ def test_a_lost_script_cache_is_reloaded(redis_cluster_settings):
     assert fids(feed.get()) == ["testapp.Tweet:2", "testapp.Tweet:1"]
 
 
-def _cli(port: int, *args: str) -> str:
-    return subprocess.run(
-        ["redis-cli", "-p", str(port), *args], check=True, capture_output=True, text=True, timeout=10
-    ).stdout.strip()
+def _cli(port: int, *args: str) -> Any:
+    """One command to the cluster node on ``port`` (not through the cluster client)."""
+    client = node_client(port)
+    try:
+        return client.execute_command(*args)
+    finally:
+        client.close()
 
 
 def test_a_feed_moved_to_another_node_keeps_working(redis_cluster_settings, redis_cluster):
@@ -573,7 +583,7 @@ def test_a_feed_moved_to_another_node_keeps_working(redis_cluster_settings, redi
     _cli(target.port, "cluster", "setslot", str(slot), "importing", src_id)
     _cli(source.port, "cluster", "setslot", str(slot), "migrating", dst_id)
     while True:
-        keys = _cli(source.port, "cluster", "getkeysinslot", str(slot), "100").split()
+        keys = _cli(source.port, "cluster", "getkeysinslot", str(slot), "100")
         if not keys:
             break
         _cli(source.port, "migrate", "127.0.0.1", str(target.port), "", "0", "5000", "keys", *keys)
