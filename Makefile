@@ -32,8 +32,11 @@ venv:
 		|| { echo "Upgrading pip in $(VENV) (dependency groups need pip $(PIP_MIN) or newer)"; \
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
+# The extras the tests and the type check need.
+EXTRAS := redis,getstream,tasks
+
 install: venv
-	$(BIN)/python -m pip install -e ".[redis,getstream,tasks]" --group test
+	$(BIN)/python -m pip install -e ".[$(EXTRAS)]" --group test
 	@$(MAKE) --no-print-directory mysql-driver
 
 # mysqlclient, the MariaDB/MySQL driver, builds against the MariaDB client
@@ -54,7 +57,7 @@ mysql-driver: venv
 
 # Style, format, types and migrations; CI runs it before the tests.
 lint: venv
-	$(BIN)/python -m pip install -q -e . --group lint --group test
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]" --group lint --group test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
