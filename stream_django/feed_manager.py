@@ -7,7 +7,7 @@ every ``Activity`` model to it when Django starts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import SimpleLazyObject
@@ -39,7 +39,8 @@ def _create() -> FeedManager:
     return feed_manager_class()()
 
 
-feed_manager: Any = SimpleLazyObject(_create)
+#: Typed as the class it stands for; it is built on first use.
+feed_manager: FeedManager = cast(FeedManager, SimpleLazyObject(_create))
 
 
 def disable_model_tracking(sender: Any = None, **kwargs: Any) -> None:
