@@ -12,22 +12,13 @@ creates nothing back (no query needs them).
 
 from django.db import migrations
 
+from stream_django.migrations import _pattern_ops
+
 TABLES = ["stream_django_activity", "stream_django_entry", "stream_django_group_entry"]
 
 
 def drop_pattern_ops_indexes(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = ANY(%s) AND indexdef LIKE %s",
-            [TABLES, "%varchar_pattern_ops%"],
-        )
-        names = [row[0] for row in cursor.fetchall()]
-    for name in names:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+    _pattern_ops.drop_pattern_ops_indexes(schema_editor, TABLES)
 
 
 class Migration(migrations.Migration):

@@ -558,6 +558,18 @@ def test_a_lost_script_cache_is_reloaded(redis_cluster_settings):
     assert fids(feed.get()) == ["testapp.Tweet:2", "testapp.Tweet:1"]
 
 
+def test_reads_queued_after_a_reloaded_script_see_its_writes(prefix):
+    """After a lost script cache a pipeline's scripts run again, and so do the
+    reads queued after them: a follow's copy must not read the feed as it
+    was before the follow was recorded."""
+    b = backend()
+    base = b.base("user:1")
+    b.redis.script_flush()
+    key = key_of(1)
+    (_, size) = b._pipeline([("script:FLAT_ADD", ([base + "e"], [0, 0, key, ""])), ("zcard", (base + "e",))])
+    assert size == 1
+
+
 def _cli(port: int, *args: str) -> Any:
     """One command to the cluster node on ``port`` (not through the cluster client)."""
     client = node_client(port)

@@ -66,6 +66,7 @@ class ChunkedFanOutMixin(WriteMixin, FollowMixin):
         self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
     ) -> None:
         with self._write() as cursor:
+            self._lock_feeds(cursor, [source], exclusive=False)
             bodies = self._lock_activities(cursor, keys, exclusive=False)
             # Grouped by the layout's aggregation formats, as the request's plan was.
             plan = plan_write([_stored(key, bodies[key]) for key in sorted(bodies)], layout)
@@ -111,6 +112,7 @@ class ChunkedFanOutMixin(WriteMixin, FollowMixin):
         if not copy_limit:
             return
         with self._write() as cursor:
+            self._lock_feeds(cursor, [t for _, t in pairs], exclusive=True)
             for source, target in pairs:
                 if self._lock_follow(cursor, source, target):
                     self._copy(cursor, source, target, copy_limit, layout)

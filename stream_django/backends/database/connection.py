@@ -133,5 +133,16 @@ class ConnectionMixin(BaseStorageBackend):
         self._connect()
         yield
 
+    def _lock_feeds(self, cursor: CursorWrapper, feeds: Sequence[str], *, exclusive: bool) -> None:
+        """Lock the flat feeds ``feeds`` until commit (``sql.feed_locks``).
+
+        Writes to a feed lock it shared, follows and unfollows of it
+        exclusively, before any other statement of their transaction, so a
+        follow's copy and a post's fan-out never miss each other's rows.
+        """
+        statement = sql.feed_locks(self.vendor, feeds, exclusive=exclusive)
+        if statement is not None:
+            cursor.execute(*statement)
+
     def _ignore(self, table: str, columns: Sequence[str], select: str) -> str:
         return sql.insert_ignore(self.vendor, table, columns, select)

@@ -39,6 +39,7 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
     def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
         now = to_db(datetime.now(dt_timezone.utc))
         with self._write() as cursor:
+            self._lock_feeds(cursor, [t for _, t in pairs], exclusive=True)
             FollowRow.objects.using(self.using).bulk_create(
                 [
                     FollowRow(source=s, source_slug=slug_of(s), target=t, created_at=now, updated_at=now)
@@ -72,6 +73,7 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
     @retry_on_deadlock
     def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> None:
         with self._write() as cursor:
+            self._lock_feeds(cursor, [t for _, t, _ in items], exclusive=True)
             for source, target, keep_history in items:
                 FollowRow.objects.using(self.using).filter(source=source, target=target).delete()
                 if not keep_history:

@@ -118,3 +118,23 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.target}"
+
+
+class FeedLock(models.Model):
+    """One row per followed feed, locked to order its follows against its writes.
+
+    Used on MySQL/MariaDB, where no shared advisory lock exists: a write to
+    the feed takes a shared lock on the row (``INSERT IGNORE`` of an existing
+    key), a follow or unfollow of it an exclusive one (``INSERT ... ON
+    DUPLICATE KEY UPDATE``). PostgreSQL uses advisory locks on the feed id
+    instead and leaves the table empty; SQLite has one writer at a time.
+    """
+
+    feed = models.CharField(max_length=FEED_ID_LENGTH, primary_key=True)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_feed_lock"
+
+    def __str__(self) -> str:
+        return self.feed

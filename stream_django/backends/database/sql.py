@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence, Sized
 from typing import Any
 
-from stream_django.backends.database.models import ActivityGroup, FeedEntry, GroupEntry, StoredActivity
+from stream_django.backends.database.models import ActivityGroup, FeedEntry, FeedLock, GroupEntry, StoredActivity
 from stream_django.backends.database.models import Follow as FollowRow
 
 ENTRY = FeedEntry._meta.db_table
@@ -16,6 +16,7 @@ GENTRY = GroupEntry._meta.db_table
 GROUP = ActivityGroup._meta.db_table
 FOLLOW = FollowRow._meta.db_table
 ACTIVITY = StoredActivity._meta.db_table
+FEED_LOCK = FeedLock._meta.db_table
 
 
 def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) -> str:
@@ -76,3 +77,28 @@ def row_lock(vendor: str, *, exclusive: bool) -> str:
     if vendor == "mysql":
         return " FOR UPDATE" if exclusive else " LOCK IN SHARE MODE"
     return ""
+
+
+def feed_locks(vendor: str, feeds: Sequence[str], *, exclusive: bool) -> tuple[str, list[Any]] | None:
+    """The statement that locks ``feeds`` (sorted: one lock order everywhere)
+    until the transaction ends: shared for a write to them, exclusive for a
+    follow or unfollow of them. ``None`` on SQLite (one writer at a time).
+
+    PostgreSQL: transaction-scoped advisory locks on a hash of each feed id
+    (a collision only makes two feeds wait for each other). MySQL/MariaDB:
+    the feed's row in ``FEED_LOCK``; ``INSERT IGNORE`` of an existing key
+    takes a shared lock on it, ``ON DUPLICATE KEY UPDATE`` an exclusive one.
+    """
+    ordered = sorted(set(feeds))
+    if not ordered:
+        return None
+    if vendor == "postgresql":
+        call = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        locks = ", ".join(f"{call}(hashtextextended(%s, 0))" for _ in ordered)
+        return f"SELECT {locks}", ordered
+    if vendor == "mysql":
+        rows = ", ".join(["(%s)"] * len(ordered))
+        if exclusive:
+            return f"INSERT INTO {FEED_LOCK} (feed) VALUES {rows} ON DUPLICATE KEY UPDATE feed = feed", ordered
+        return f"INSERT IGNORE INTO {FEED_LOCK} (feed) VALUES {rows}", ordered
+    return None

@@ -45,6 +45,8 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
 
     def _add(self, feed: str, plan: WritePlan, *, fan_out: bool) -> None:
         with self._write() as cursor:
+            sources = [f for a in plan.activities for f in plan.direct_feeds(feed, a)]
+            self._lock_feeds(cursor, plan.layout.flat(sources), exclusive=False)
             new = self._store(plan.activities)
             for activity in plan.activities:
                 direct = plan.direct_feeds(feed, activity)
@@ -64,6 +66,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
         (activity,) = plan.activities
         with self._write() as cursor:
+            self._lock_feeds(cursor, plan.layout.flat([*added, *removed]), exclusive=False)
             self._store([activity])
             if removed:
                 self._delete_key(cursor, activity.key, list(removed), list(removed))
@@ -75,6 +78,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     def change_targets_direct(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
         (activity,) = plan.activities
         with self._write() as cursor:
+            self._lock_feeds(cursor, plan.layout.flat([*added, *removed]), exclusive=False)
             self._store([activity])
             if removed:
                 self._delete_key(cursor, activity.key, list(removed), [])
@@ -148,6 +152,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     @retry_on_deadlock
     def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
         with self._write() as cursor:
+            self._lock_scope(cursor, feed, keys, layout)
             rows, bodies = self._held(cursor, feed, keys, layout)
             for key, origin in rows.items():
                 if origin is None:
@@ -161,6 +166,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
     def remove_direct(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[str]]:
         pending: dict[str, list[str]] = {}
         with self._write() as cursor:
+            self._lock_scope(cursor, feed, keys, layout)
             rows, bodies = self._held(cursor, feed, keys, layout)
             for key, origin in rows.items():
                 if origin is None:
@@ -173,6 +179,15 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
                     self._delete_key(cursor, key, [feed], [])
             self._delete_orphans(cursor, list(rows))
         return pending
+
+    def _lock_scope(self, cursor: CursorWrapper, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
+        """Lock (shared) the flat feeds a removal of ``keys`` from ``feed`` can
+        reach entries through: ``feed`` and the activities' ``to`` feeds, so
+        a follow's copy cannot bring back what the removal deletes."""
+        scope = [feed]
+        for text in self.get_activities(keys).values():
+            scope += serializer.loads(text).get("to", [])
+        self._lock_feeds(cursor, list(layout.flat(scope)), exclusive=False)
 
     def _held(
         self, cursor: CursorWrapper, feed: str, keys: Sequence[str], layout: FeedLayout

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 Call = tuple[str, tuple[Any, ...]]
 
 
+#: The plain commands the backend sends that only read: repeated, in order,
+#: after a script that had to be loaded first (see ``_pipeline``).
+READS = frozenset({"get", "hmget", "mget", "zcard", "zmscore", "zrange", "zrevrange", "zrevrangebylex", "zscore"})
+
+
 class Commands:
     """The backend's client and the calls every other part is made of."""
 
@@ -115,12 +120,16 @@ class Commands:
         missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
         if missing:
             # The server does not know a script (first use, restart,
-            # failover): load them all and repeat only the calls that did
-            # not run (a NOSCRIPT reply means the script did nothing).
+            # failover): load them all and repeat the calls that did not run
+            # (a NOSCRIPT reply means the script did nothing), in order, with
+            # every read queued after one of them, so that no read answers as
+            # if a write queued before it had not happened (a follow's copy
+            # reading the feed before the follow was recorded, say).
             with self._guard():
                 for source in scripts.SCRIPTS.values():
                     self.redis.script_load(source)
-            for i, result in zip(missing, self._send([calls[i] for i in missing])):
+            redo = [i for i in range(missing[0], len(calls)) if i in missing or calls[i][0] in READS]
+            for i, result in zip(redo, self._send([calls[i] for i in redo])):
                 out[i] = result
         for result in out:
             if isinstance(result, (rex.ConnectionError, rex.TimeoutError)):
