@@ -450,3 +450,26 @@ def test_preflight_and_cors_headers(endpoint, client):
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     # Times as the hosted service writes them: naive UTC with microseconds.
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", answer.json()["results"][0]["time"])
+
+
+def test_the_async_client(endpoint):
+    """stream-python's aiohttp client (``use_async=True``): its own HTTP stack,
+    booleans sent as ``True``."""
+    import asyncio
+
+    async def flow():
+        client = stream.connect(KEY, SECRET, base_url=endpoint, use_async=True)
+        await client.feed("timeline", "100").follow("user", "101")
+        added = await client.feed("user", "101").add_activity({"actor": "a", "verb": "post", "object": "o"})
+        page = await client.feed("timeline", "100").get(limit=5)
+        await client.feed("timeline", "100").unfollow("user", "101", keep_history=True)
+        kept = await client.feed("timeline", "100").get()
+        notification = client.feed("notification", "100")
+        await notification.add_activity({"actor": "a", "verb": "like", "object": "o"})
+        await notification.get(mark_seen=True)
+        return added, page, kept, await notification.get()
+
+    added, page, kept, notification = asyncio.run(flow())
+    assert [a["id"] for a in page["results"]] == [added["id"]]
+    assert [a["id"] for a in kept["results"]] == [added["id"]]
+    assert notification["unseen"] == 0
