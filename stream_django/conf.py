@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_PUBLISH_ON_COMMIT": True,
     "STREAM_ON_FAILURE": "record",
     "STREAM_TRACK_UPDATES": True,
+    # getstream.io's REST API served by the site (stream_django.stream_api):
+    # API key -> secret of the tokens it accepts.
+    "STREAM_ENDPOINT_KEYS": {},
     # The django-user-streams API (stream_django.streams).
     "USER_STREAMS_BACKEND": None,
     "USER_STREAMS_USE_UTC": False,

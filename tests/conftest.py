@@ -7,6 +7,7 @@ from tests.redis_support import (  # noqa: F401 - fixtures
     redis_server,
     redis_settings,
 )
+from tests.stream_api_support import endpoint  # noqa: F401 - fixture
 
 
 @pytest.fixture(autouse=True)

@@ -96,6 +96,8 @@ TEMPLATES = [
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "tests.urls"
+# The live server (pytest-django's live_server) serves static files under it.
+STATIC_URL = "/static/"
 MIDDLEWARE: list = []
 
 STREAM_FEEDS = {

@@ -11,6 +11,7 @@ Each concern is one registered check in a module of its own:
   ``STREAM_FEED_MANAGER_CLASS``;
 - ``fanout``: fan-out in chunks through task workers;
 - ``user_streams``: the ``USER_STREAMS_*`` settings;
+- ``endpoint``: ``STREAM_ENDPOINT_KEYS`` of the Stream API endpoint;
 - ``renamed``: old setting names.
 
 Ids: ``stream_django.E001``-``E0xx`` for errors, ``W0xx`` for warnings; see
@@ -27,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from stream_django.checks.backend import check_backend
 from stream_django.checks.base import error
 from stream_django.checks.credentials import check_credentials
+from stream_django.checks.endpoint import check_endpoint_keys
 from stream_django.checks.fanout import check_fanout_settings, check_fanout_tasks
 from stream_django.checks.feeds import check_feed_groups, check_feed_settings
 from stream_django.checks.renamed import check_renamed_settings
@@ -67,6 +69,7 @@ ALL_CHECKS = (
     check_user_streams,
     check_fanout_settings,
     check_fanout_tasks,
+    check_endpoint_keys,
     check_renamed_settings,
     check_backend_instance,
 )
