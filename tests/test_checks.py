@@ -239,3 +239,22 @@ def _dummy_backend():
 
 class NoPriorityBackend(_dummy_backend()):
     supports_priority = False
+
+
+@pytest.mark.parametrize(
+    "options, warned",
+    [({}, True), ({"transaction_mode": "DEFERRED"}, True), ({"transaction_mode": "IMMEDIATE"}, False)],
+)
+def test_feeds_in_an_sqlite_file_without_immediate_transactions_warn(settings, tmp_path, options, warned):
+    """Concurrent writers of deferred SQLite transactions fail at once with
+    'database is locked'; the check says so and names the fix (W010)."""
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "feeds": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "feeds.sqlite3"), "OPTIONS": options},
+    }
+    settings.STREAM_BACKEND_OPTIONS = {"using": "feeds"}
+    messages = check_settings()
+    assert [m.id for m in messages] == (["stream_django.W010"] if warned else [])
+    if warned:
+        assert "'feeds'" in messages[0].msg
+        assert '"transaction_mode": "IMMEDIATE"' in messages[0].hint
