@@ -98,11 +98,23 @@ class Feed:
             results = self._add(prepare_many(activity_list))
         return {"activities": results, "duration": t.duration}
 
+    def check_groups(self, activity: PreparedActivity | None = None) -> None:
+        """Raise ``FeedConfigException`` unless this feed's group and the group
+        of each of ``activity``'s ``to`` targets are configured.
+
+        Model tracking calls it when the activity is built, inside the
+        caller's transaction, so that a typo in ``activity_notify`` fails the
+        save rather than the publish after commit.
+        """
+        get_group(self.slug)
+        for target in activity.to if activity is not None else ():
+            get_group(slug_of(target))
+
     def _add(self, prepared: list[PreparedActivity]) -> list[dict[str, Any]]:
-        get_group(self.slug)  # an unknown feed group raises here
         for activity in prepared:
-            for target in activity.to:
-                get_group(slug_of(target))
+            self.check_groups(activity)
+        if not prepared:
+            get_group(self.slug)
         fanout.add_activities(self.backend, self.id, prepared)
         return [decode(a.json, a.id) for a in prepared]
 
