@@ -39,7 +39,10 @@ from stream_django.feeds.params import (
     MAX_BATCH,
     MAX_FOLLOW_LIMIT,
     MAX_LIMIT,
+    MAX_MARK_IDS,
+    MAX_OFFSET,
     TRUE_VALUES,
+    check_batch,
     decode_group_name,
     parse_bool,
     parse_int,
@@ -196,6 +199,12 @@ class Feed:
             raise TypeError("reactions must be a dict")
         if params.get("ranking"):
             raise FeedConfigException(f"ranking {params['ranking']!r} is not available: local feeds are chronological")
+        if not group.is_notification:
+            for name in ("mark_seen", "mark_read"):
+                if params.get(name, False) not in FALSE_VALUES:
+                    raise FeedConfigException(
+                        f"{name} only applies to notification feeds; {self.slug!r} is {group.type}"
+                    )
         with timed() as t:
             page = self._page(params, aggregated=group.is_aggregated)
             if group.is_aggregated:
@@ -224,7 +233,7 @@ class Feed:
             cursors[name[3:]] = ids.id_to_key(value, param=name)
         return Page(
             limit=parse_int(params.get("limit", DEFAULT_LIMIT), "limit", maximum=MAX_LIMIT),
-            offset=parse_int(params.get("offset", 0), "offset"),
+            offset=parse_int(params.get("offset", 0), "offset", maximum=MAX_OFFSET),
             **cursors,
         )
 
@@ -232,16 +241,13 @@ class Feed:
         marks: dict[str, bool | list[str]] = {}
         for name in ("mark_seen", "mark_read"):
             value = params.get(name, False)
-            if not group.is_notification:
-                if value not in FALSE_VALUES:
-                    raise FeedConfigException(
-                        f"{name} only applies to notification feeds; {self.slug!r} is {group.type}"
-                    )
+            if not group.is_notification:  # get() refused a mark already
                 marks[name] = False
                 continue
             if isinstance(value, str) and value not in TRUE_VALUES and value not in FALSE_VALUES:
                 value = value.split(",")
             if isinstance(value, (list, tuple, set)):
+                value = check_batch(list(dict.fromkeys(value)), name, MAX_MARK_IDS)
                 marks[name] = [decode_group_name(v, name) for v in value]
             else:
                 marks[name] = parse_bool(value, name)
@@ -278,7 +284,7 @@ class Feed:
         return self._follows(self.backend.following, offset, limit, feeds)
 
     def _follows(self, read: Any, offset: Any, limit: Any, feeds: Any) -> dict[str, Any]:
-        offset = parse_int(offset, "offset")
+        offset = parse_int(offset, "offset", maximum=MAX_OFFSET)
         limit = parse_int(limit, "limit", maximum=MAX_FOLLOW_LIMIT)
         if isinstance(feeds, str):
             feeds = [f for f in feeds.split(",") if f]
