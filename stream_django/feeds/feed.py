@@ -44,6 +44,7 @@ from stream_django.feeds.params import (
     TRUE_VALUES,
     check_batch,
     decode_group_name,
+    is_false,
     parse_bool,
     parse_int,
     timed,
@@ -201,7 +202,7 @@ class Feed:
             raise FeedConfigException(f"ranking {params['ranking']!r} is not available: local feeds are chronological")
         if not group.is_notification:
             for name in ("mark_seen", "mark_read"):
-                if params.get(name, False) not in FALSE_VALUES:
+                if not is_false(params.get(name, False)):
                     raise FeedConfigException(
                         f"{name} only applies to notification feeds; {self.slug!r} is {group.type}"
                     )

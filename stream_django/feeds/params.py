@@ -85,11 +85,24 @@ def check_batch(items: Any, param: str, maximum: int) -> list[Any]:
     return listed
 
 
-def parse_bool(value: Any, param: str) -> bool:
-    if value in TRUE_VALUES:
-        return True
-    if value in FALSE_VALUES:
+def is_false(value: Any) -> bool:
+    """Whether ``value`` asks for nothing: one of ``FALSE_VALUES`` or an empty list."""
+    if isinstance(value, (list, tuple, set)):
+        return not value
+    try:
+        return value in FALSE_VALUES
+    except TypeError:  # unhashable
         return False
+
+
+def parse_bool(value: Any, param: str) -> bool:
+    try:
+        if value in TRUE_VALUES:
+            return True
+        if value in FALSE_VALUES:
+            return False
+    except TypeError:  # unhashable
+        pass
     raise InputException(f"{param} must be a boolean, got {value!r}")
 
 

@@ -178,10 +178,20 @@ def test_the_ends_of_the_range_of_times_sort_in_order(feeds):
     assert fids(feed.get()) == ["testapp.Tweet:3", "testapp.Tweet:2", "testapp.Tweet:1"]
 
 
+@pytest.mark.parametrize("value", [True, "1", ["x.y"]])
 @pytest.mark.parametrize("name", ["mark_seen", "mark_read"])
-def test_marks_on_a_flat_feed(feeds, name):
+def test_marks_on_a_flat_feed(feeds, name, value):
     with pytest.raises(FeedConfigException, match=f"{name} only applies to notification feeds"):
-        feeds.feed("user", 1).get(**{name: True})
+        feeds.feed("user", 1).get(**{name: value})
+    with pytest.raises(FeedConfigException, match=f"{name} only applies to notification feeds"):
+        feeds.feed("timeline_aggregated", 1).get(**{name: value})
+    assert feeds.feed("user", 1).get(**{name: False})["results"] == []
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, 2, "maybe"])
+def test_marks_that_are_neither_a_boolean_nor_a_list(feeds, value):
+    with pytest.raises(InputException, match="mark_seen"):
+        feeds.feed("notification", 1).get(mark_seen=value)
 
 
 def nested(depth: int, *, as_dict: bool = False):
