@@ -71,37 +71,6 @@ def from_db(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt_timezone.utc)
 
 
-def sqlite_lock_warnings(alias: str, database: dict[str, Any]) -> list[checks.CheckMessage]:
-    """Warn (W010) when the feed tables are in an SQLite file without
-    ``"transaction_mode": "IMMEDIATE"``.
-
-    SQLite's default (deferred) transactions start as readers and take the
-    write lock at their first write; a transaction that has read and then
-    finds the lock held by another connection cannot wait for it (waiting
-    could deadlock), so it fails at once with "database is locked",
-    whatever the timeout. Immediate transactions take the lock at
-    ``BEGIN`` and wait for it up to the timeout. An in-memory database has
-    no other writers, so it is not reported.
-    """
-    if database.get("ENGINE") != "django.db.backends.sqlite3":
-        return []
-    name = str(database.get("NAME") or "")
-    if name in ("", ":memory:") or "mode=memory" in name:
-        return []
-    mode = (database.get("OPTIONS") or {}).get("transaction_mode")
-    if isinstance(mode, str) and mode.upper() in ("IMMEDIATE", "EXCLUSIVE"):
-        return []
-    return [
-        checks.Warning(
-            f"The feed tables are in SQLite database {alias!r} without immediate transactions: "
-            "two processes writing at once fail with 'database is locked'.",
-            hint=f'Add "transaction_mode": "IMMEDIATE" to DATABASES[{alias!r}]["OPTIONS"] '
-            "(see docs/database.md), or keep the feeds in PostgreSQL or MariaDB.",
-            id="stream_django.W010",
-        )
-    ]
-
-
 class ConnectionMixin(BaseStorageBackend):
     """The options (``using``, the database alias), the connection and transactions."""
 
@@ -137,7 +106,7 @@ class ConnectionMixin(BaseStorageBackend):
                     id="stream_django.E010",
                 )
             ]
-        return sqlite_lock_warnings(self.using, settings.DATABASES[self.using])
+        return []
 
     @property
     def vendor(self) -> str:
