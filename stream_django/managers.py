@@ -146,8 +146,10 @@ class FeedManager:
                     "activities need a foreign id to be updated and removed"
                 )
         prepared = None if operation == REMOVE else prepare_activity(payload)  # invalid data raises here
-        if isinstance(feed, Feed):  # a local engine: unknown feed groups raise here too
+        if prepared is not None and isinstance(feed, Feed):  # a local engine: unknown feed groups raise here too
             feed.check_groups(prepared)
+        # A delete is never refused: removing from a group no longer
+        # configured fails after the commit and is recorded for replay.
         run = functools.partial(self._run, operation, feed, payload, model_content_type(sender), instance.pk, prepared)
         if stream_settings.PUBLISH_ON_COMMIT:
             # Robust: a publish that fails (and is recorded) never keeps the

@@ -225,6 +225,17 @@ def test_a_failed_publish_never_stops_the_others_of_the_commit_and_is_recorded(a
     assert failed.error.startswith("FeedConfigException: feed group 'notification' does not exist")
 
 
+def test_a_delete_is_never_refused_and_a_failed_removal_is_recorded(ann, settings):
+    tweet = Tweet.objects.create(user=ann, text="kept in user:")
+    settings.STREAM_FEEDS = {"timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"}
+    with transaction.atomic():
+        tweet.delete()
+    assert not Tweet.objects.exists()
+    (failed,) = FailedOperation.objects.all()
+    assert (failed.operation, failed.feed) == ("remove", f"user:{ann.id}")
+    assert failed.error.startswith("FeedConfigException: feed group 'user' does not exist")
+
+
 @pytest.fixture
 def broken_store():
     """Make the feed tables unavailable for real, then restore them."""
