@@ -78,7 +78,10 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DEMO_DB", str(BASE_DIR / _default_db)),
-        "OPTIONS": {},
+        # Immediate transactions: a second writer (the web server and a task
+        # worker, say) waits for the lock instead of failing at once with
+        # "database is locked" (stream_django.W010, docs/database.md).
+        "OPTIONS": {"transaction_mode": "IMMEDIATE"},
     }
 }
 if django.VERSION >= (5, 1):

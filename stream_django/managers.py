@@ -146,9 +146,19 @@ class FeedManager:
                     "activities need a foreign id to be updated and removed"
                 )
         prepared = None if operation == REMOVE else prepare_activity(payload)  # invalid data raises here
+        if prepared is not None and isinstance(feed, Feed):  # a local engine: unknown feed groups raise here too
+            feed.check_groups(prepared)
+        # A delete is never refused: removing from a group no longer
+        # configured fails after the commit and is recorded for replay.
         run = functools.partial(self._run, operation, feed, payload, model_content_type(sender), instance.pk, prepared)
         if stream_settings.PUBLISH_ON_COMMIT:
-            transaction.on_commit(run, using=router.db_for_write(sender, instance=instance))
+            # Robust: a publish that fails (and is recorded) never keeps the
+            # other on-commit callbacks of the transaction from running.
+            transaction.on_commit(
+                functools.partial(run, after_commit=True),
+                using=router.db_for_write(sender, instance=instance),
+                robust=stream_settings.ON_FAILURE != "raise",
+            )
             return None
         return run()
 
@@ -160,13 +170,22 @@ class FeedManager:
         model: str,
         pk: Any,
         prepared: PreparedActivity | None = None,
+        *,
+        after_commit: bool = False,
     ) -> Any:
+        """Perform one tracking operation, recording its failure.
+
+        Inside the transaction (``STREAM_PUBLISH_ON_COMMIT = False``) bad
+        input raises to the code that saved. After the commit nothing can
+        raise to it any more, so every failure is recorded (unless
+        ``STREAM_ON_FAILURE = "raise"``).
+        """
         try:
             return self.perform(operation, feed, payload, prepared)
-        except (InputException, FeedConfigException):
-            raise
         except Exception as e:
             if stream_settings.ON_FAILURE == "raise":
+                raise
+            if isinstance(e, (InputException, FeedConfigException)) and not after_commit:
                 raise
             self._record_failure(operation, feed, payload, model, pk, e)
             return None

@@ -27,7 +27,7 @@ import json
 import operator
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -51,6 +51,7 @@ from stream_django.engine.activities import (
 from stream_django.engine.feeds import feed_id, get_group
 from stream_django.engine.plan import plan_write
 from stream_django.exceptions import InputException
+from stream_django.feeds.params import MAX_OFFSET
 from stream_django.signals import resets_on_setting_changed
 
 __all__ = ["StreamItem", "StreamItems", "add_stream_item", "get_stream_items"]
@@ -330,9 +331,11 @@ class StreamItems:
         return f"<StreamItems {self.feed}>"
 
     def _read(self, page: Page) -> list[Entry]:
-        if page.limit <= 0:
+        # Past MAX_OFFSET is past the end of any stream, and no stream holds
+        # UNBOUNDED items: bounds beyond them would overflow a store's integers.
+        if page.limit <= 0 or page.offset > MAX_OFFSET:
             return []
-        return self.backend.read_feed(self.feed, page)
+        return self.backend.read_feed(self.feed, replace(page, limit=min(page.limit, UNBOUNDED)))
 
     @staticmethod
     def _item(entry: Entry) -> StreamItem:

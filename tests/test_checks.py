@@ -242,3 +242,42 @@ def _dummy_backend():
 
 class NoPriorityBackend(_dummy_backend()):
     supports_priority = False
+
+
+@pytest.mark.parametrize(
+    "options, warned",
+    [({}, True), ({"transaction_mode": "DEFERRED"}, True), ({"transaction_mode": "IMMEDIATE"}, False)],
+)
+def test_feeds_in_an_sqlite_file_without_immediate_transactions_warn(settings, tmp_path, options, warned):
+    """Concurrent writers of deferred SQLite transactions fail at once with
+    'database is locked'; the check says so and names the fix (W010)."""
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "feeds": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "feeds.sqlite3"), "OPTIONS": options},
+    }
+    settings.STREAM_BACKEND_OPTIONS = {"using": "feeds"}
+    messages = check_settings()
+    assert [m.id for m in messages] == (["stream_django.W010"] if warned else [])
+    if warned:
+        assert messages[0].msg.startswith("The feed tables are in SQLite database 'feeds' without immediate")
+        assert '"transaction_mode": "IMMEDIATE"' in messages[0].hint
+
+
+def test_the_package_tables_in_an_sqlite_file_warn_too(settings, tmp_path):
+    """Whatever the backend, the failure ledger and the fan-out backlog are
+    written to the default database (W010 when it is such an SQLite file)."""
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "site.sqlite3")}
+    settings.DATABASES = {**settings.DATABASES, "default": sqlite}
+    (message,) = check_settings()
+    assert message.id == "stream_django.W010"
+    assert message.msg.startswith(
+        "The feed tables and the package's own tables (failure ledger, fan-out backlog) are in SQLite database 'default'"
+    )
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {**sqlite, "OPTIONS": {"transaction_mode": "IMMEDIATE"}},
+        "feeds": sqlite,
+    }
+    settings.STREAM_BACKEND_OPTIONS = {"using": "feeds"}
+    (message,) = check_settings()
+    assert message.msg.startswith("The feed tables are in SQLite database 'feeds'")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.template import Context, Template, TemplateDoesNotExist
 
@@ -24,7 +25,8 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 def block(first_line: str) -> str:
     """Return the fenced code block of the README that starts with ``first_line``."""
-    for body in re.findall(r"^```\w*\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE):
+    for indent, body in re.findall(r"^( *)```\w*\n(.*?)^\1```", README, flags=re.DOTALL | re.MULTILINE):
+        body = textwrap.dedent(body) if indent else body  # a block inside a list item
         if body.startswith(first_line):
             return body
     raise AssertionError(f"no README block starts with {first_line!r}")
@@ -79,10 +81,28 @@ def test_the_aggregated_like_template_renders_with_its_liked_template(readme_tem
     assert " ".join(html.split()) == 'bob and 2 others liked ann\'s tweet "hello"'
 
 
-def test_a_missing_aggregated_template_raises_naming_its_path():
-    group = {"id": "x", "verb": "share", "activities": [], "activity_count": 0}
+def test_a_missing_aggregated_template_renders_the_fallback_or_raises_naming_its_path(caplog):
+    group = {"id": "x", "verb": "share", "activities": [], "activity_count": 0, "actor_count": 0}
+    html = Template("{% load activity_tags %}{% render_activity group %}").render(Context({"group": group}))
+    assert "activity-fallback" in html
+    assert "activity/aggregated/share.html" in caplog.text
     with pytest.raises(TemplateDoesNotExist, match="activity/aggregated/share.html"):
-        Template("{% load activity_tags %}{% render_activity group %}").render(Context({"group": group}))
+        Template("{% load activity_tags %}{% render_activity group '' 'fail' %}").render(Context({"group": group}))
+
+
+def test_bulk_writes_publish_through_the_tracking_receiver(ann):
+    """The README's recipe for ``bulk_create`` and ``QuerySet.update``."""
+    Tweet.objects.bulk_create([Tweet(user=ann, text="unpublished")])
+    assert feed_manager.get_user_feed(ann.id).get()["results"] == []  # Django sent no post_save
+    Tweet.objects.all().delete()
+    recipe = block("with transaction.atomic():\n    tweets = Tweet.objects.bulk_create(")
+    exec(
+        recipe,
+        {"transaction": transaction, "Tweet": Tweet, "feed_manager": feed_manager, "ann": ann, "texts": ["a", "b"]},
+    )
+    results = feed_manager.get_user_feed(ann.id).get()["results"]
+    assert sorted(a["object"] for a in results) == sorted(f"testapp.Tweet:{t.pk}" for t in Tweet.objects.all())
+    assert [a["text_length"] for a in results] == [6, 6]  # len("edited"): the update was published
 
 
 def test_the_aggregated_template_that_reuses_the_flat_one(tmp_path, settings):

@@ -523,3 +523,14 @@ def test_a_bad_custom_backend_is_reported(users, settings):
     settings.USER_STREAMS_BACKEND = "tests.test_streams.RemoteBackend"
     with pytest.raises(ImproperlyConfigured, match="has no add_stream_item or get_stream_items method"):
         get_stream_items(users[0])
+
+
+def test_indexes_past_any_stream_behave_as_on_lists(backend, users):
+    """An index or slice bound past what a store's integers hold is past
+    the end of every stream: no OverflowError or raw ResponseError."""
+    fill(users[0], 3)
+    items = get_stream_items(users[0])
+    assert contents(items[10**19 :]) == []
+    assert contents(items[1 : 10**19]) == ["m1", "m0"]
+    with pytest.raises(IndexError, match="stream item index out of range"):
+        items[10**19]

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models.signals import pre_migrate
 
 from stream_django.engine.ids import activity_id
-from stream_django.exceptions import InputException
+from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.feed_manager import feed_manager
 from stream_django.models import FailedOperation
 from tests.testapp.models import Like, Pin, Snapshot, Tweet
@@ -188,6 +188,52 @@ def test_an_invalid_activity_fails_the_save_and_nothing_is_stored(ann):
             Snapshot.objects.create(user=ann, bad=True)
     assert not Snapshot.objects.exists()
     assert user_feed(ann) == []
+
+
+#: The default feed groups without the notification group ``Like`` notifies.
+WITHOUT_NOTIFICATIONS = {"user": "flat", "timeline": "flat", "timeline_aggregated": "aggregated"}
+
+
+def test_a_to_target_in_an_unconfigured_group_fails_the_save_inside_the_transaction(ann, bob, settings):
+    """Like any other invalid input, a ``to`` feed of no configured group
+    raises when the activity is built: the transaction rolls back."""
+    tweet = Tweet.objects.create(user=bob, text="liked")
+    settings.STREAM_FEEDS = WITHOUT_NOTIFICATIONS
+    with pytest.raises(FeedConfigException, match="'notification'"):
+        with transaction.atomic():
+            Tweet.objects.create(user=ann, text="one")
+            Like.objects.create(user=ann, tweet=tweet)
+            Tweet.objects.create(user=ann, text="two")
+    assert Tweet.objects.count() == 1
+    assert not Like.objects.exists()
+    assert user_feed(ann) == []
+    assert not FailedOperation.objects.exists()
+
+
+def test_a_failed_publish_never_stops_the_others_of_the_commit_and_is_recorded(ann, bob, settings):
+    """One on-commit publish that fails (here its ``to`` group is removed
+    between the save and the commit) is recorded; the others still run."""
+    tweet = Tweet.objects.create(user=bob, text="liked")
+    with transaction.atomic():
+        like = Like.objects.create(user=ann, tweet=tweet)
+        first = Tweet.objects.create(user=ann, text="one", created_at=WHEN)
+        settings.STREAM_FEEDS = WITHOUT_NOTIFICATIONS
+        second = Tweet.objects.create(user=ann, text="two", created_at=WHEN + timedelta(seconds=1))
+    assert [a["object"] for a in user_feed(ann)] == [f"testapp.Tweet:{second.pk}", f"testapp.Tweet:{first.pk}"]
+    (failed,) = FailedOperation.objects.all()
+    assert (failed.operation, failed.model, failed.object_pk) == ("add", "testapp.Like", str(like.pk))
+    assert failed.error.startswith("FeedConfigException: feed group 'notification' does not exist")
+
+
+def test_a_delete_is_never_refused_and_a_failed_removal_is_recorded(ann, settings):
+    tweet = Tweet.objects.create(user=ann, text="kept in user:")
+    settings.STREAM_FEEDS = {"timeline": "flat", "timeline_aggregated": "aggregated", "notification": "notification"}
+    with transaction.atomic():
+        tweet.delete()
+    assert not Tweet.objects.exists()
+    (failed,) = FailedOperation.objects.all()
+    assert (failed.operation, failed.feed) == ("remove", f"user:{ann.id}")
+    assert failed.error.startswith("FeedConfigException: feed group 'user' does not exist")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Each concern is one registered check in a module of its own:
 - ``backend``: ``STREAM_BACKEND``, ``STREAM_BACKEND_OPTIONS`` and the
   backend's own ``check()``;
 - ``credentials``: getstream.io credentials set by halves;
+- ``database``: the databases the package writes to (SQLite's locking);
 - ``feeds``: the feed group settings and ``STREAM_FEEDS``;
 - ``tracking``: model tracking, ``STREAM_ON_FAILURE`` and
   ``STREAM_FEED_MANAGER_CLASS``;
@@ -28,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from stream_django.checks.backend import check_backend
 from stream_django.checks.base import error
 from stream_django.checks.credentials import check_credentials
+from stream_django.checks.database import check_sqlite_writers
 from stream_django.checks.endpoint import check_endpoint_keys
 from stream_django.checks.fanout import check_fanout_settings, check_fanout_tasks
 from stream_django.checks.feeds import check_feed_groups, check_feed_settings
@@ -71,6 +73,7 @@ ALL_CHECKS = (
     check_fanout_tasks,
     check_endpoint_keys,
     check_renamed_settings,
+    check_sqlite_writers,
     check_backend_instance,
 )
 

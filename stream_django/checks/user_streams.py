@@ -35,7 +35,7 @@ def _check_feed() -> list[checks.CheckMessage]:
     from stream_django.engine.feeds import SLUG_RE
 
     slug = stream_settings.USER_STREAMS_FEED
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+    if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
         return [error(f"USER_STREAMS_FEED must be a feed group slug, got {slug!r}.", None, "E032")]
     groups = valid_feed_groups()
     if groups is not None and slug in groups and not groups[slug].is_flat:

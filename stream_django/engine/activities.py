@@ -27,6 +27,8 @@ RESERVED = frozenset({"id", "origin", "activities", "is_seen", "is_read", "activ
 MAX_LENGTH = {"verb": 255, "foreign_id": 255}
 MAX_JSON_BYTES = 10 * 1024
 MAX_TO_TARGETS = 100
+#: How deep lists and dicts may nest in a custom field.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,26 @@ class PreparedActivity:
 
 
 def parse_time(value: Any, *, param: str = "time") -> datetime:
-    """Return ``value`` (datetime or ISO string) as aware UTC to the millisecond."""
-    if isinstance(value, datetime):
-        return ids.to_utc_ms(value)
+    """Return ``value`` (datetime or ISO string) as aware UTC to the millisecond.
+
+    Raises ``InputException`` naming ``param`` for anything else, and for a
+    time outside the range of activity ids (``ids.MIN_TIME``-``MAX_TIME``).
+    """
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise InputException(f"{param} {value!r} is not an ISO 8601 datetime") from None
-        return ids.to_utc_ms(parsed)
-    raise InputException(f"{param} must be a datetime or an ISO 8601 string, got {value!r}")
+    if not isinstance(value, datetime):
+        raise InputException(f"{param} must be a datetime or an ISO 8601 string, got {value!r}")
+    try:
+        utc = ids.to_utc_ms(value)
+    except OverflowError:  # a year-1 or year-9999 time with an offset
+        raise InputException(
+            f"{param} {value.isoformat()} is out of range: activity ids hold times from "
+            f"{ids.MIN_TIME.isoformat()} to {ids.MAX_TIME.isoformat()}"
+        ) from None
+    return ids.check_time(utc, param=param)
 
 
 def parse_targets(value: Any) -> tuple[str, ...]:
@@ -107,6 +119,7 @@ def prepare_activity(data: Any, *, now: datetime | None = None) -> PreparedActiv
     foreign_id = activity.get("foreign_id", "")
     for name, value in activity.items():
         if name not in STRING_FIELDS and name != "time":
+            check_depth(value, name)
             serializer.dumps(value, field=name)
     text = serializer.dumps(activity)
     if len(text.encode("utf-8")) > MAX_JSON_BYTES:
@@ -127,6 +140,26 @@ def prepare_activity(data: Any, *, now: datetime | None = None) -> PreparedActiv
         data=activity,
         json=text,
     )
+
+
+def check_depth(value: Any, field: str) -> None:
+    """Raise ``InputException`` naming ``field`` when lists and dicts nest in
+    ``value`` more than ``MAX_DEPTH`` levels (JSON would recurse that deep)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputException(
+                f"activity field {field!r} nests lists and dicts more than {MAX_DEPTH} levels deep; "
+                f"the maximum is {MAX_DEPTH}"
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _seed_without_foreign_id(activity: dict[str, Any]) -> str:

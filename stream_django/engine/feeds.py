@@ -35,8 +35,9 @@ DEFAULT_AGGREGATION_FORMAT = '{{ verb }}_{{ time.strftime("%Y-%m-%d") }}'
 DEFAULT_MAX_LENGTH = {FLAT: 1000, AGGREGATED: 500, NOTIFICATION: 500}
 DEFAULT_ACTIVITIES_PER_GROUP = 15
 
-SLUG_RE = re.compile(r"^\w{1,64}$")
-USER_ID_RE = re.compile(r"^[\w-]{1,255}$")
+#: Matched with ``fullmatch``: ``$`` would also accept a trailing newline.
+SLUG_RE = re.compile(r"\w{1,64}")
+USER_ID_RE = re.compile(r"[\w-]{1,255}")
 FEED_OPTIONS = {"type", "max_length", "aggregation_format", "activities_per_group"}
 
 
@@ -93,7 +94,7 @@ def parse_feed_groups(config: Any) -> dict[str, FeedGroup]:
         raise ImproperlyConfigured(f"STREAM_FEEDS must be a non-empty dict of slug -> options, got {config!r}")
     groups = {}
     for slug, options in config.items():
-        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
             raise ImproperlyConfigured(f"STREAM_FEEDS: feed group slug {slug!r} must be 1-64 letters, digits or _")
         if isinstance(options, str):
             options = {"type": options}
@@ -153,7 +154,7 @@ def feed_groups() -> dict[str, FeedGroup]:
         # The django-user-streams API keeps its items in a flat group of its
         # own, unbounded unless STREAM_FEEDS configures it.
         slug = s.USER_STREAMS_FEED
-        if isinstance(slug, str) and SLUG_RE.match(slug) and slug not in groups:
+        if isinstance(slug, str) and SLUG_RE.fullmatch(slug) and slug not in groups:
             groups[slug] = FeedGroup(slug=slug, type=FLAT, max_length=None)
         _groups_cache = groups
     return _groups_cache
@@ -175,16 +176,24 @@ def get_group(slug: str) -> FeedGroup:
         ) from None
 
 
+def _name(value: Any, what: str) -> str:
+    """Return ``value`` as text; ``None`` and booleans are no feed names
+    (``str()`` would make ``"None"`` and ``"True"`` of them)."""
+    if value is None or isinstance(value, bool):
+        raise InputException(f"{what} {value!r} is invalid: it must be a string or an integer")
+    return str(value)
+
+
 def validate_slug(slug: Any) -> str:
-    value = str(slug)
-    if not SLUG_RE.match(value):
+    value = _name(slug, "feed slug")
+    if not SLUG_RE.fullmatch(value):
         raise InputException(f"feed slug {slug!r} is invalid: use 1-64 letters, digits or _")
     return value
 
 
 def validate_user_id(user_id: Any) -> str:
-    value = str(user_id)
-    if not USER_ID_RE.match(value):
+    value = _name(user_id, "feed user id")
+    if not USER_ID_RE.fullmatch(value):
         raise InputException(f"feed user id {user_id!r} is invalid: use 1-255 letters, digits, _ or -")
     return value
 

@@ -68,9 +68,24 @@ def to_utc_ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+def check_time(value: datetime, *, param: str = "time") -> datetime:
+    """Return ``value`` (aware UTC) if an activity id can hold it.
+
+    Raises ``InputException`` naming ``param``, the value and the range
+    otherwise: outside it the id's timestamp would wrap, and the activity
+    would sort among the wrong ones for good.
+    """
+    if not MIN_TIME <= value <= MAX_TIME:
+        raise InputException(
+            f"{param} {value.isoformat()} is out of range: activity ids hold times from "
+            f"{MIN_TIME.isoformat()} to {MAX_TIME.isoformat()}"
+        )
+    return value
+
+
 def activity_id(seed: str, time: datetime) -> str:
     """Return the deterministic activity id for ``seed`` (the foreign id) and ``time``."""
-    time = to_utc_ms(time)
+    time = check_time(to_utc_ms(time))
     ms = _epoch_ms(time)
     ticks = _UUID_EPOCH_OFFSET + ms * 10_000
     h = murmur3_32(seed.encode("utf-8"))
@@ -98,6 +113,10 @@ def _uuid1(ticks: int, clock_seq: int, node: int) -> str:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The times an activity id holds: its 60-bit timestamp counts 100 ns ticks
+#: from the start of the Gregorian calendar (the id is made to the ms).
+MIN_TIME = datetime(1582, 10, 15, tzinfo=timezone.utc)
+MAX_TIME = _EPOCH + timedelta(milliseconds=((1 << 60) - 1 - _UUID_EPOCH_OFFSET) // 10_000)
 
 
 def _epoch_ms(time: datetime) -> int:

@@ -20,7 +20,14 @@ from stream_django.exceptions import DoesNotExistException, InputException
 from stream_django.feeds.changes import apply_changes, required_field
 from stream_django.feeds.feed import Feed
 from stream_django.feeds.follows import follow
-from stream_django.feeds.params import MAX_BATCH, parse_bool, timed
+from stream_django.feeds.params import (
+    MAX_ADD_TO_MANY,
+    MAX_BATCH,
+    MAX_FOLLOW_BATCH,
+    check_batch,
+    parse_bool,
+    timed,
+)
 
 
 class Client:
@@ -53,7 +60,7 @@ class Client:
                     parse_feed_id(required_field(f, "source", i), what=f"follows[{i}].source"),
                     parse_feed_id(required_field(f, "target", i), what=f"follows[{i}].target"),
                 )
-                for i, f in enumerate(follows)
+                for i, f in enumerate(check_batch(follows, "follows", MAX_FOLLOW_BATCH))
             ]
             if pairs:
                 follow(self.backend, pairs, activity_copy_limit)
@@ -63,7 +70,7 @@ class Client:
         """Remove many follows ``[{"source", "target", "keep_history"}]``."""
         with timed() as t:
             items = []
-            for i, f in enumerate(unfollows):
+            for i, f in enumerate(check_batch(unfollows, "unfollows", MAX_FOLLOW_BATCH)):
                 source = parse_feed_id(required_field(f, "source", i), what=f"unfollows[{i}].source")
                 target = parse_feed_id(required_field(f, "target", i), what=f"unfollows[{i}].target")
                 get_group(slug_of(source))
@@ -76,7 +83,7 @@ class Client:
         """Add one activity to many feeds directly, without fan-out."""
         if isinstance(activity, dict) and activity.get("to"):
             raise InputException("add_to_many does not accept activities with 'to'")
-        targets = [parse_feed_id(f, what="feeds item") for f in feeds]
+        targets = [parse_feed_id(f, what="feeds item") for f in check_batch(feeds, "feeds", MAX_ADD_TO_MANY)]
         for target in targets:
             get_group(slug_of(target))
         with timed() as t:
@@ -111,9 +118,11 @@ class Client:
         if activity_ids is not None:
             if isinstance(activity_ids, str):
                 activity_ids = activity_ids.split(",")
+            activity_ids = check_batch(activity_ids, "ids", MAX_BATCH)
             return list(dict.fromkeys(id_to_key(i, param="ids") for i in activity_ids))
         if not isinstance(foreign_id_times, (list, tuple)):
             raise ValueError("foreign_id_times must be a list of (foreign_id, time) pairs")
+        check_batch(foreign_id_times, "foreign_id_times", MAX_BATCH)
         keys = []
         for pair in foreign_id_times:
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:

@@ -39,8 +39,12 @@ from stream_django.feeds.params import (
     MAX_BATCH,
     MAX_FOLLOW_LIMIT,
     MAX_LIMIT,
+    MAX_MARK_IDS,
+    MAX_OFFSET,
     TRUE_VALUES,
+    check_batch,
     decode_group_name,
+    is_false,
     parse_bool,
     parse_int,
     timed,
@@ -98,11 +102,23 @@ class Feed:
             results = self._add(prepare_many(activity_list))
         return {"activities": results, "duration": t.duration}
 
+    def check_groups(self, activity: PreparedActivity | None = None) -> None:
+        """Raise ``FeedConfigException`` unless this feed's group and the group
+        of each of ``activity``'s ``to`` targets are configured.
+
+        Model tracking calls it when the activity is built, inside the
+        caller's transaction, so that a typo in ``activity_notify`` fails the
+        save rather than the publish after commit.
+        """
+        get_group(self.slug)
+        for target in activity.to if activity is not None else ():
+            get_group(slug_of(target))
+
     def _add(self, prepared: list[PreparedActivity]) -> list[dict[str, Any]]:
-        get_group(self.slug)  # an unknown feed group raises here
         for activity in prepared:
-            for target in activity.to:
-                get_group(slug_of(target))
+            self.check_groups(activity)
+        if not prepared:
+            get_group(self.slug)
         fanout.add_activities(self.backend, self.id, prepared)
         return [decode(a.json, a.id) for a in prepared]
 
@@ -184,6 +200,12 @@ class Feed:
             raise TypeError("reactions must be a dict")
         if params.get("ranking"):
             raise FeedConfigException(f"ranking {params['ranking']!r} is not available: local feeds are chronological")
+        if not group.is_notification:
+            for name in ("mark_seen", "mark_read"):
+                if not is_false(params.get(name, False)):
+                    raise FeedConfigException(
+                        f"{name} only applies to notification feeds; {self.slug!r} is {group.type}"
+                    )
         with timed() as t:
             page = self._page(params, aggregated=group.is_aggregated)
             if group.is_aggregated:
@@ -212,7 +234,7 @@ class Feed:
             cursors[name[3:]] = ids.id_to_key(value, param=name)
         return Page(
             limit=parse_int(params.get("limit", DEFAULT_LIMIT), "limit", maximum=MAX_LIMIT),
-            offset=parse_int(params.get("offset", 0), "offset"),
+            offset=parse_int(params.get("offset", 0), "offset", maximum=MAX_OFFSET),
             **cursors,
         )
 
@@ -220,16 +242,13 @@ class Feed:
         marks: dict[str, bool | list[str]] = {}
         for name in ("mark_seen", "mark_read"):
             value = params.get(name, False)
-            if not group.is_notification:
-                if value not in FALSE_VALUES:
-                    raise FeedConfigException(
-                        f"{name} only applies to notification feeds; {self.slug!r} is {group.type}"
-                    )
+            if not group.is_notification:  # get() refused a mark already
                 marks[name] = False
                 continue
             if isinstance(value, str) and value not in TRUE_VALUES and value not in FALSE_VALUES:
                 value = value.split(",")
             if isinstance(value, (list, tuple, set)):
+                value = check_batch(list(dict.fromkeys(value)), name, MAX_MARK_IDS)
                 marks[name] = [decode_group_name(v, name) for v in value]
             else:
                 marks[name] = parse_bool(value, name)
@@ -266,7 +285,7 @@ class Feed:
         return self._follows(self.backend.following, offset, limit, feeds)
 
     def _follows(self, read: Any, offset: Any, limit: Any, feeds: Any) -> dict[str, Any]:
-        offset = parse_int(offset, "offset")
+        offset = parse_int(offset, "offset", maximum=MAX_OFFSET)
         limit = parse_int(limit, "limit", maximum=MAX_FOLLOW_LIMIT)
         if isinstance(feeds, str):
             feeds = [f for f in feeds.split(",") if f]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
+
 import pytest
 
+from stream_django.engine.ids import activity_id
 from stream_django.exceptions import CustomFieldException, FeedConfigException, InputException
 
-from .helpers import act, fids
+from .helpers import act, at, fids
 
 
 @pytest.mark.parametrize(
@@ -63,7 +67,9 @@ def test_invalid_time(feeds):
         feeds.feed("user", 1).add_activity(dict(act(1), time="aap"))
 
 
-@pytest.mark.parametrize("to", ["user:2", ["user2"], ["user:2:3"], ["bad slug:2"], [42]])
+@pytest.mark.parametrize(
+    "to", ["user:2", ["user2"], ["user:2:3"], ["bad slug:2"], [42], ["user:2\n"], ["user\n:2"], [None]]
+)
 def test_bad_to_targets(feeds, to):
     with pytest.raises(InputException):
         feeds.feed("user", 1).add_activity(act(1, to=to))
@@ -76,7 +82,21 @@ def test_to_target_in_an_unknown_group(feeds):
     assert feeds.feed("user", 1).get()["results"] == []
 
 
-@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": -1}, {"limit": "many"}, {"offset": -1}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 101},
+        {"limit": -1},
+        {"limit": "many"},
+        {"offset": -1},
+        {"limit": 2.5},
+        {"limit": 2.0},
+        {"limit": "2.5"},
+        {"limit": True},
+        {"offset": 1.5},
+        {"offset": "1\n"},
+    ],
+)
 def test_bad_limits(feeds, params):
     with pytest.raises(InputException, match=next(iter(params))):
         feeds.feed("user", 1).get(**params)
@@ -111,3 +131,134 @@ def test_mark_seen_on_a_feed_that_is_not_a_notification_feed(feeds):
 def test_ranking_is_not_available(feeds):
     with pytest.raises(FeedConfigException, match="ranking"):
         feeds.feed("user", 1).get(ranking="popular")
+
+
+@pytest.mark.parametrize("user_id", ["1\n", None, True, False])
+def test_user_ids_that_are_no_names(feeds, user_id):
+    """A trailing newline (``$`` would match before it), ``None`` and the
+    booleans are refused, not stored as ``user:None``."""
+    with pytest.raises(InputException, match=re.escape(repr(user_id))):
+        feeds.feed("user", user_id)
+
+
+@pytest.mark.parametrize("slug", ["user\n", None, True])
+def test_slugs_that_are_no_names(feeds, slug):
+    with pytest.raises(InputException, match=re.escape(repr(slug))):
+        feeds.feed(slug, 1)
+
+
+RANGE = re.escape("activity ids hold times from 1582-10-15T00:00:00+00:00 to 5236-03-31T21:21:00.684000+00:00")
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        datetime(1500, 1, 1),
+        datetime(1582, 10, 14, 23, 59, 59, tzinfo=timezone.utc),
+        datetime(5236, 3, 31, 21, 21, 0, 685000, tzinfo=timezone.utc),
+        datetime(9999, 12, 31, tzinfo=timezone.utc),
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+    ],
+)
+def test_times_outside_the_range_of_activity_ids(feeds, time):
+    """Outside it the id's timestamp would wrap and the activity sort first forever."""
+    with pytest.raises(InputException, match=RANGE):
+        feeds.feed("user", 1).add_activity(dict(act(1), time=time))
+    with pytest.raises(InputException, match=RANGE):
+        feeds.get_activities(foreign_id_times=[("testapp.Tweet:1", time)])
+    assert feeds.feed("user", 1).get()["results"] == []
+
+
+def test_the_ends_of_the_range_of_times_sort_in_order(feeds):
+    feed = feeds.feed("user", 1)
+    feed.add_activity(dict(act(1), time=datetime(1582, 10, 15, tzinfo=timezone.utc)))
+    feed.add_activity(act(2))
+    feed.add_activity(dict(act(3), time=datetime(5236, 3, 31, 21, 21, 0, 684000, tzinfo=timezone.utc)))
+    assert fids(feed.get()) == ["testapp.Tweet:3", "testapp.Tweet:2", "testapp.Tweet:1"]
+
+
+@pytest.mark.parametrize("value", [True, "1", ["x.y"]])
+@pytest.mark.parametrize("name", ["mark_seen", "mark_read"])
+def test_marks_on_a_flat_feed(feeds, name, value):
+    with pytest.raises(FeedConfigException, match=f"{name} only applies to notification feeds"):
+        feeds.feed("user", 1).get(**{name: value})
+    with pytest.raises(FeedConfigException, match=f"{name} only applies to notification feeds"):
+        feeds.feed("timeline_aggregated", 1).get(**{name: value})
+    assert feeds.feed("user", 1).get(**{name: False})["results"] == []
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, 2, "maybe"])
+def test_marks_that_are_neither_a_boolean_nor_a_list(feeds, value):
+    with pytest.raises(InputException, match="mark_seen"):
+        feeds.feed("notification", 1).get(mark_seen=value)
+
+
+def nested(depth: int, *, as_dict: bool = False):
+    value: object = 1
+    for _ in range(depth):
+        value = {"a": value} if as_dict else [value]
+    return value
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_custom_fields_nested_too_deep(feeds, as_dict):
+    feed = feeds.feed("user", 1)
+    for depth in (33, 3000):
+        with pytest.raises(InputException, match="'thread' nests lists and dicts more than 32 levels deep"):
+            feed.add_activity(act(1, thread=nested(depth, as_dict=as_dict)))
+    assert feed.get()["results"] == []
+    feed.add_activity(act(1, thread=nested(32, as_dict=as_dict)))
+    assert feed.get()["results"][0]["thread"] == nested(32, as_dict=as_dict)
+
+
+def test_offsets_past_the_bound(feeds):
+    feed = feeds.feed("user", 1)
+    for read in (feed.get, feed.followers, feed.following):
+        with pytest.raises(InputException, match="offset must be <= 2147483647, got 10000000000000000000"):
+            read(offset=10**19)
+    assert feed.get(offset=2**31 - 1)["results"] == []
+
+
+def group_ids(count: int) -> list[str]:
+    return [f"{activity_id(f'x{i}', at(i))}.g{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize("name", ["mark_read", "mark_seen"])
+def test_mark_lists_past_the_bound(feeds, name):
+    feed = feeds.feed("notification", 1)
+    feed.add_activity(act(1))
+    (group,) = feed.get()["results"]
+    with pytest.raises(InputException, match=f"{name} has 8001 items; the maximum is 1000"):
+        feed.get(**{name: [*group_ids(8000), group["id"]]})
+    assert feed.get()["results"][0][name.replace("mark", "is")] is False
+    feed.get(**{name: [*group_ids(999), group["id"]]})
+    assert feed.get()["results"][0][name.replace("mark", "is")] is True
+
+
+def test_batches_past_their_bounds(feeds):
+    follows = [{"source": f"timeline:{i}", "target": "user:1"} for i in range(2501)]
+    with pytest.raises(InputException, match="follows has 2501 items; the maximum is 2500"):
+        feeds.follow_many(follows)
+    with pytest.raises(InputException, match="unfollows has 2501 items; the maximum is 2500"):
+        feeds.unfollow_many(follows)
+    with pytest.raises(InputException, match="feeds has 5001 items; the maximum is 5000"):
+        feeds.add_to_many(act(1), [f"timeline:{i}" for i in range(5001)])
+    with pytest.raises(InputException, match="ids has 101 items; the maximum is 100"):
+        feeds.get_activities(ids=[activity_id(f"x{i}", at(i)) for i in range(101)])
+    with pytest.raises(InputException, match="foreign_id_times has 101 items; the maximum is 100"):
+        feeds.get_activities(foreign_id_times=[(f"x{i}", at(i)) for i in range(101)])
+    assert feeds.follow_stats("user:1")["results"]["followers"]["count"] == 0
+    assert feeds.feed("timeline", 0).get()["results"] == []
+
+
+def test_batches_at_their_bounds(feeds):
+    follows = [{"source": f"timeline:{i}", "target": "user:1"} for i in range(2500)]
+    feeds.follow_many(follows, activity_copy_limit=0)
+    assert feeds.follow_stats("user:1")["results"]["followers"]["count"] == 2500
+    feeds.unfollow_many(follows)
+    assert feeds.follow_stats("user:1")["results"]["followers"]["count"] == 0
+    feeds.add_to_many(act(1), [f"timeline:{i}" for i in range(5000)])
+    assert fids(feeds.feed("timeline", 4999).get()) == ["testapp.Tweet:1"]
+    ids = [feeds.feed("timeline", 0).get()["results"][0]["id"]] * 100
+    assert len(feeds.get_activities(ids=ids)["results"]) == 1
