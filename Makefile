@@ -33,7 +33,7 @@ venv:
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
 # The extras the tests and the type check need.
-EXTRAS := redis,getstream,tasks
+EXTRAS := redis,getstream,tasks,api
 
 install: venv
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]" --group test

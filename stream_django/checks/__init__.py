@@ -11,7 +11,8 @@ Each concern is one registered check in a module of its own:
   ``STREAM_FEED_MANAGER_CLASS``;
 - ``fanout``: fan-out in chunks through task workers;
 - ``user_streams``: the ``USER_STREAMS_*`` settings;
-- ``renamed``: old setting names.
+- ``renamed``: old setting names;
+- ``api``: the ``STREAM_API_*`` settings of the REST API.
 
 Ids: ``stream_django.E001``-``E0xx`` for errors, ``W0xx`` for warnings; see
 docs/settings.md for the list. No check does network I/O.
@@ -24,6 +25,7 @@ from typing import Any
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from stream_django.checks.api import check_api
 from stream_django.checks.backend import check_backend
 from stream_django.checks.base import error
 from stream_django.checks.credentials import check_credentials
@@ -68,6 +70,7 @@ ALL_CHECKS = (
     check_fanout_settings,
     check_fanout_tasks,
     check_renamed_settings,
+    check_api,
     check_backend_instance,
 )
 
