@@ -79,7 +79,7 @@ demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
 bench: venv
-	$(BIN)/python -m pip install -e ".[redis,tasks]" --group bench
+	$(BIN)/python -m pip install -e ".[redis,tasks,api]" --group bench
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
