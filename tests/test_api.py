@@ -24,13 +24,14 @@ from rest_framework.throttling import SimpleRateThrottle
 from stream_django.activity import create_model_reference
 from stream_django.client import stream_client
 from tests.contract.helpers import at
-from tests.local_backends import use_backend
+from tests.local_backends import LOCAL_BACKENDS, use_backend
 from tests.testapp.models import Like, Pin, Tweet
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api_urls")]
 
 M = "/api/feeds"
-API_BACKENDS = ["database", "redis"]
+#: Every local store: the database, Redis and Redis Cluster.
+API_BACKENDS = list(LOCAL_BACKENDS)
 
 
 @pytest.fixture(params=API_BACKENDS)
@@ -193,7 +194,12 @@ def test_a_site_serializer_per_model(backend, ann, bob, settings):
 def test_aggregated_groups_are_enriched_and_page_by_group_id(backend, ann, bob, carol):
     seed_mixed(ann, [bob, carol], 9, feed="timeline_aggregated")
     client = client_for(ann)
-    first = client.get(f"{M}/timeline_aggregated/{ann.pk}/?limit=2").json()
+    with CaptureQueriesContext(connection) as python_api:
+        stream_client.feed("timeline_aggregated", ann.pk).get(limit=2)
+    with CaptureQueriesContext(connection) as api:
+        first = client.get(f"{M}/timeline_aggregated/{ann.pk}/?limit=2").json()
+    # The groups' activities reference users, tweets and pins: one query each.
+    assert len(api) == len(python_api) + 3, [q["sql"] for q in api.captured_queries]
     assert len(first["results"]) == 2
     group = first["results"][0]
     assert {"id", "group", "verb", "activity_count", "actor_count", "activities"} <= set(group)
@@ -350,6 +356,15 @@ def test_unknown_feed_groups_are_404(backend, ann):
     ):
         assert response.status_code == 404
         assert "nosuchgroup" in response.json()["detail"]
+
+
+def test_an_unreachable_store_is_a_503_naming_it(ann, settings):
+    settings.STREAM_BACKEND = "stream_django.backends.redis.RedisBackend"
+    settings.STREAM_REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.STREAM_BACKEND_OPTIONS = {"socket_connect_timeout": 1}
+    response = client_for(ann).get(f"{M}/timeline/{ann.pk}/")
+    assert response.status_code == 503
+    assert "127.0.0.1:1" in response.json()["detail"]
 
 
 def test_bad_unfollow_targets_are_400(backend, ann):
