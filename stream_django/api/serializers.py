@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from stream_django.activity import model_content_type
@@ -151,24 +152,14 @@ class MarkSerializer(serializers.Serializer):
 # -- responses, for the OpenAPI document ---------------------------------
 
 
-class EnrichedReferenceSerializer(serializers.Serializer):
-    """A reference loaded by enrichment (the default serializer's fields)."""
-
-    id = serializers.CharField()
-    type = serializers.CharField(help_text='The model label, "app.Model".')
-    str = serializers.CharField()
-    url = serializers.CharField(allow_null=True)
-    missing = serializers.BooleanField(
-        required=False,
-        help_text="Present (true) when the object was deleted and STREAM_API_MISSING_REFERENCES is mark.",
-    )
-
-
 class ActivitySerializer(serializers.Serializer):
     """An activity; ``actor``, ``object`` and ``target`` enriched when they are model references."""
 
     id = serializers.CharField()
-    actor = serializers.JSONField(help_text="An enriched reference, or the stored string.")
+    actor = serializers.JSONField(
+        help_text='A model reference as its serializer gives it (by default {"id", "type", "str", "url"}, plus'
+        ' "missing": true for a deleted object under STREAM_API_MISSING_REFERENCES = "mark"), or the stored string.'
+    )
     verb = serializers.CharField()
     object = serializers.JSONField(help_text="An enriched reference, or the stored string.")
     target = serializers.JSONField(required=False, allow_null=True)
@@ -196,7 +187,13 @@ class GroupSerializer(serializers.Serializer):
 class FeedPageSerializer(serializers.Serializer):
     """A page of a feed: activities (flat feeds) or groups (aggregated and notification feeds)."""
 
-    results = serializers.ListField(child=serializers.DictField(), help_text="Activities or groups, newest first.")
+    results = PolymorphicProxySerializer(
+        component_name="FeedItem",
+        serializers=[ActivitySerializer, GroupSerializer],
+        resource_type_field_name=None,
+        many=True,
+        help_text="Activities (flat feeds) or groups (aggregated and notification feeds), newest first.",
+    )
     next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null.")
     unseen = serializers.IntegerField(required=False, help_text="Notification feeds only: unseen groups.")
     unread = serializers.IntegerField(required=False, help_text="Notification feeds only: unread groups.")
