@@ -33,7 +33,7 @@ venv:
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
 # The extras the tests and the type check need.
-EXTRAS := redis,getstream,tasks
+EXTRAS := redis,getstream,tasks,api
 
 install: venv
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]" --group test
@@ -79,7 +79,7 @@ demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
 bench: venv
-	$(BIN)/python -m pip install -e ".[redis,tasks]" --group bench
+	$(BIN)/python -m pip install -e ".[redis,tasks,api]" --group bench
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:

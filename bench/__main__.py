@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("storage", "timeline", "aggregated", "fanout")
+SECTIONS = ("storage", "timeline", "aggregated", "api", "fanout")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     run("aggregated", "aggregated pages (PostgreSQL)", cases_db.aggregated, scale, info, series)
     if redis_cases:
         run("aggregated", "aggregated pages (Redis)", redis_cases.aggregated, series)
+    if "api" in sections:
+        from bench import cases_api  # needs the api extra
+
+        run("api", "REST API page (PostgreSQL)", cases_api.api, scale, info, series)
     run("fanout", "fan-out (PostgreSQL)", cases_db.fanout, scale, info, series)
     if redis_cases:
         run("fanout", "fan-out (Redis)", redis_cases.fanout, series)

@@ -34,6 +34,10 @@ INSTALLED_APPS = [
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE: list = []
+# The REST API case (bench/cases_api.py) requests the API through Django's
+# test client.
+ROOT_URLCONF = "bench.urls"
+ALLOWED_HOSTS = ["testserver"]
 
 STREAM_FEEDS = {
     "user": {"type": "flat"},

@@ -42,12 +42,12 @@ fi
 PY="$VENV/bin/python"
 
 if [ -n "${DEMO_REDIS_URL:-}" ]; then
-    step "Installing django-activity-feeds with Redis support"
-    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[redis]"
+    step "Installing django-activity-feeds with Redis support and the REST API"
+    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[redis,api]"
     echo "Feeds are stored in Redis at $DEMO_REDIS_URL"
 else
-    step "Installing django-activity-feeds"
-    "$PY" -m pip install --quiet --disable-pip-version-check -e .
+    step "Installing django-activity-feeds with the REST API"
+    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[api]"
 fi
 
 step "Migrating the database"

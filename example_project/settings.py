@@ -123,6 +123,10 @@ if DEMO_REDIS_URL:
     # deletes them by this prefix to start over).
     STREAM_BACKEND_OPTIONS = {"key_prefix": "demo:"}
 
+#: Seconds between two refreshes of the notification badge from the REST API
+#: (social/static/social/live.js); it also refreshes when the tab is shown again.
+DEMO_LIVE_SECONDS = int(os.environ.get("DEMO_LIVE_SECONDS", "20"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

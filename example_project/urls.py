@@ -2,4 +2,8 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("", include("example_project.social.urls"))]
+urlpatterns = [
+    # The REST API (docs/api.md); the notification badge reads it (social/static/social/live.js).
+    path("api/feeds/", include("stream_django.api.urls")),
+    path("", include("example_project.social.urls")),
+]

@@ -62,6 +62,12 @@ DEFAULTS: dict[str, Any] = {
     "USER_STREAMS_FEED": "user_stream",
     "USER_STREAMS_REDIS_KEY_PREFIX": None,
     "USER_STREAMS_REDIS_CLIENT_ARGUMENTS": {},
+    # The REST API (stream_django.api, the ``api`` extra; docs/api.md).
+    "STREAM_API_SERIALIZERS": {},
+    "STREAM_API_DEFAULT_SERIALIZER": "stream_django.api.serializers.ReferenceSerializer",
+    "STREAM_API_MISSING_REFERENCES": "omit",
+    "STREAM_API_PERMISSION_CLASS": "stream_django.api.permissions.FeedPermission",
+    "STREAM_API_THROTTLE_CLASSES": None,
 }
 
 #: Old names still honoured: old name -> current name.

@@ -33,6 +33,7 @@ REDIS_TESTS = [
     "tests/backends/test_redis.py",
     "tests/test_fanout.py",
     "tests/test_streams.py",
+    "tests/test_api.py",
     "-k",
     "redis",
 ]

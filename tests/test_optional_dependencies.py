@@ -23,12 +23,16 @@ from tests.contract.helpers import act, fids
 
 #: The modules of the optional extras: only a module of that extra's backend
 #: may need one to import.
-EXTRA_MODULES = {"redis": "redis", "stream": "getstream"}
+EXTRA_MODULES = {"redis": "redis", "stream": "getstream", "rest_framework": "api", "drf_spectacular": "api"}
+
+#: Where the modules of each extra live: its backend, or the REST API.
+EXTRA_HOMES = {"redis": ".backends.redis", "getstream": ".backends.getstream", "api": ".api"}
 
 
 def test_every_module_imports_without_the_extras_it_does_not_serve():
     """django-tasks (the ``tasks`` extra) is imported only when fan-out goes
-    to a task backend; nothing imports django-model-utils."""
+    to a task backend; Django REST framework and drf-spectacular (the ``api``
+    extra) only by the REST API; nothing imports django-model-utils."""
     missing = {}
     for module in pkgutil.walk_packages(stream_django.__path__, "stream_django."):
         try:
@@ -38,7 +42,7 @@ def test_every_module_imports_without_the_extras_it_does_not_serve():
     unexpected = {name: dependency for name, dependency in missing.items() if dependency not in EXTRA_MODULES}
     assert unexpected == {}
     for name, dependency in missing.items():
-        assert f".backends.{EXTRA_MODULES[dependency]}" in name, (name, dependency)
+        assert EXTRA_HOMES[EXTRA_MODULES[dependency]] in name, (name, dependency)
 
 
 @pytest.mark.skipif(

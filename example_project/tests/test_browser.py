@@ -132,3 +132,45 @@ def test_delete_asks_first_and_a_phone_sees_every_tab(live_server, make_user, re
     for i in range(tabs.count()):
         expect(tabs.nth(i)).to_be_in_viewport(ratio=1)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+
+
+def test_the_notification_badge_follows_the_rest_api_without_a_reload(live_server, make_user, settings, request):
+    require_browser()
+    from playwright.sync_api import expect
+
+    settings.DEMO_LIVE_SECONDS = 1
+    browser = request.getfixturevalue("browser")
+    ann = make_user("Ann")
+    bob = make_user("Bob")
+    cara = make_user("Cara")
+    base = live_server.url
+    page = browser.new_page()
+    api_calls: list[str] = []
+    page.on("response", lambda r: api_calls.append(r.url) if "/api/feeds/notification/" in r.url else None)
+    sign_in(page, base, "bob")
+    expect(page.locator("#notification-badge")).to_have_count(0)
+
+    # Ann follows Bob while his page stays open: the badge appears.
+    Follow.objects.create(user=ann, target=bob)
+    expect(page.locator("#notification-badge")).to_have_text("1", timeout=10_000)
+    expect(page.locator("#notification-badge")).to_have_attribute("data-unread", "1")
+
+    # Cara likes Bob's post (a group of its own): the count goes up, still
+    # without a reload.
+    Like.objects.create(user=cara, post=Post.objects.create(user=bob, text="Liked while Bob looks"))
+    expect(page.locator("#notification-badge")).to_have_text("2", timeout=10_000)
+    assert page.url == f"{base}/timeline/"
+    assert api_calls and all(f"/api/feeds/notification/{bob.pk}/?limit=0" in url for url in api_calls)
+
+    # Seen elsewhere (the API marks them): the badge turns muted, unread only.
+    page.evaluate(
+        """async (url) => {
+            const token = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+            await fetch(url, {method: "POST", credentials: "same-origin",
+                headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+                body: JSON.stringify({all: true})});
+        }""",
+        f"/api/feeds/notification/{bob.pk}/seen/",
+    )
+    expect(page.locator("#notification-badge")).to_have_class("badge badge-muted", timeout=10_000)
+    expect(page.locator("#notification-badge")).to_have_text("2")

@@ -13,7 +13,8 @@ Each concern is one registered check in a module of its own:
 - ``fanout``: fan-out in chunks through task workers;
 - ``user_streams``: the ``USER_STREAMS_*`` settings;
 - ``endpoint``: ``STREAM_ENDPOINT_KEYS`` of the Stream API endpoint;
-- ``renamed``: old setting names.
+- ``renamed``: old setting names;
+- ``api``: the ``STREAM_API_*`` settings of the REST API.
 
 Ids: ``stream_django.E001``-``E0xx`` for errors, ``W0xx`` for warnings; see
 docs/settings.md for the list. No check does network I/O.
@@ -26,6 +27,7 @@ from typing import Any
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from stream_django.checks.api import check_api
 from stream_django.checks.backend import check_backend
 from stream_django.checks.base import error
 from stream_django.checks.credentials import check_credentials
@@ -74,6 +76,7 @@ ALL_CHECKS = (
     check_endpoint_keys,
     check_renamed_settings,
     check_sqlite_writers,
+    check_api,
     check_backend_instance,
 )
 
