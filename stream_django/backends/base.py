@@ -31,7 +31,7 @@ feeds in the request and leave the followers to task workers, in chunks
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -318,6 +318,55 @@ class BaseStorageBackend(BaseBackend):
         return NotImplementedError(
             f"{type(self).__name__} does not support {capability} ({method}() is not implemented)"
         )
+
+    supports_activity_scan = False
+    """Can the backend list every stored activity and say which feeds hold one
+    (``iter_activities``, ``keys_of_foreign_id``, ``locate_activities``)?"""
+
+    supports_feed_erasure = False
+    """Can the backend delete everything it stores about feeds (``erase_feeds``)?"""
+
+    supports_trim = False
+    """Can the backend list its feeds and cut them to their ``max_length``
+    (``iter_feeds``, ``trim_feeds``)?"""
+
+    def iter_activities(self, batch: int) -> Iterator[list[tuple[str, str]]]:
+        """Yield every stored activity as ``(key, json)``, ``batch`` at a time,
+        in no particular order. Activities written meanwhile may be missed."""
+        raise self.unsupported("activity scan", "iter_activities")
+
+    def keys_of_foreign_id(self, foreign_id: str) -> list[str]:
+        """Return the keys of every stored activity with ``foreign_id``."""
+        raise self.unsupported("activity scan", "keys_of_foreign_id")
+
+    def locate_activities(self, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[tuple[str, str | None]]]:
+        """Return ``{key: [(feed, origin), ...]}``: every feed entry of each of
+        ``keys``, in feed id order (a key no feed holds maps to ``[]``). May
+        read the whole store: for maintenance and inspection, not requests."""
+        raise self.unsupported("activity scan", "locate_activities")
+
+    def erase_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
+        """Delete everything stored about ``feeds``: their entries, groups and
+        seen/read state, the follows from and to them, the entries other feeds
+        received from them (kept history included) and every mention of them
+        in other feeds' follow bookkeeping; activity data no feed holds any
+        more goes too. Return how many feed entries were deleted. Idempotent.
+
+        Callers remove the follows through ``unfollow_many`` first, so that
+        the counts of the other side stay right.
+        """
+        raise self.unsupported("feed erasure", "erase_feeds")
+
+    def iter_feeds(self, batch: int) -> Iterator[list[str]]:
+        """Yield the ids of the feeds that hold entries, ``batch`` at a time."""
+        raise self.unsupported("trimming", "iter_feeds")
+
+    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
+        """Cut each of ``feeds`` to its group's ``max_length`` (entries of a flat
+        feed, groups of an aggregated one) now; return how many entries went.
+        Activity data left without a feed goes too, or is left to
+        ``delete_orphaned_activities`` where the backend has it."""
+        raise self.unsupported("trimming", "trim_feeds")
 
     def delete_orphaned_activities(self) -> int:
         """Delete the stored activities no feed holds; return how many."""

@@ -14,6 +14,8 @@ module              holds
 ``fanout.py``       fan-out to a feed's holders, and its removal
 ``reads.py``        pages of feeds and groups, bodies, follows, counts
 ``maintenance.py``  repairs an operator runs (the holder sets)
+``erasure.py``      erasing and trimming feeds, for maintenance
+``scan.py``         store-wide scans: bodies, feeds, holders of keys
 ``entries.py``      the per-feed and per-body script calls
 ``keys.py``         key naming (the key layout)
 ``commands.py``     the client, pipelines, scripts by SHA1, errors
@@ -31,6 +33,7 @@ from django.core import checks
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.redis import connection
 from stream_django.backends.redis.chunks import Chunks
+from stream_django.backends.redis.erasure import Erasure
 from stream_django.backends.redis.follows import Follows
 from stream_django.backends.redis.keys import DEFAULT_PREFIX
 from stream_django.backends.redis.maintenance import Maintenance
@@ -41,7 +44,7 @@ from stream_django.exceptions import InvalidStreamBackend
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
 
 
-class RedisBackend(Chunks, Writes, Follows, Reads, Maintenance, BaseStorageBackend):
+class RedisBackend(Chunks, Writes, Follows, Erasure, Reads, Maintenance, BaseStorageBackend):
     """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md).
 
     The mixins' attributes are set here: ``prefix``, ``batch_size``,
