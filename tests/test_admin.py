@@ -187,3 +187,26 @@ def test_follows_lists_both_directions(store, viewer):
     response = viewer.get(url, {"feed": "timeline:1"})
     assert sorted(f["target_id"] for f in response.context["following"]) == ["user:2", "user:4"]
     assert 'href="?feed=user:2"' in response.content.decode()
+
+
+def test_the_inspector_names_a_recorded_failure_of_the_activity(store, viewer):
+    stream_client.feed("user", 2).add_activity(act(1, actor="auth.User:2"))
+    failed = FailedOperation.objects.create(
+        operation="update",
+        model="testapp.Tweet",
+        object_pk="1",
+        feed="user:2",
+        payload=serializer.dumps(act(1, actor="auth.User:2")),
+        error="BackendUnavailable: down",
+    )
+    FailedOperation.objects.create(
+        operation="add", model="testapp.Tweet", object_pk="8", feed="user:2", payload="not json", error="e"
+    )
+    response = viewer.get(
+        reverse("admin:stream_django_inspector"), {"feed": "timeline:1", "activity": "testapp.Tweet:1"}
+    )
+    reasons = response.context["located"][0]["reasons"]
+    assert (
+        reasons[0]
+        == f"a tracking write failed and is recorded (failed operation {failed.id}: BackendUnavailable: down)"
+    )

@@ -88,6 +88,22 @@ def test_erasure_leaves_no_trace_of_the_user_in_the_store(store):
     assert (again.activities, again.follows, again.entries, again.failures) == ([], 0, 0, 0)
 
 
+def test_an_interrupted_erasure_finishes_when_run_again(store, monkeypatch):
+    activity_ids = populate()
+    monkeypatch.setattr(maintenance.users, "BATCH", 3)
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        maintenance.erase_user(BOB, progress=interrupt)
+    left = maintenance.erase_user(BOB, dry_run=True)
+    assert 0 < len(left.activities) < len(activity_ids)  # the first batch went, the rest is there
+    maintenance.erase_user(BOB)
+    assert mentions(needles(activity_ids)) == []
+    others_intact()
+
+
 def test_erasure_through_task_workers_leaves_no_trace(store, settings, django_capture_on_commit_callbacks):
     activity_ids = populate()
     settings.TASKS = DUMMY

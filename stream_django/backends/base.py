@@ -320,19 +320,17 @@ class BaseStorageBackend(BaseBackend):
         )
 
     supports_activity_scan = False
-    """Can the backend list every stored activity and say which feeds hold one
+    """Can it list every stored activity and the feeds holding one
     (``iter_activities``, ``keys_of_foreign_id``, ``locate_activities``)?"""
 
     supports_feed_erasure = False
-    """Can the backend delete everything it stores about feeds (``erase_feeds``)?"""
+    """Can it delete everything it stores about feeds (``erase_feeds``)?"""
 
     supports_trim = False
-    """Can the backend list its feeds and cut them to their ``max_length``
-    (``iter_feeds``, ``trim_feeds``)?"""
+    """Can it list its feeds and cut them to ``max_length`` now (``iter_feeds``, ``trim_feeds``)?"""
 
     def iter_activities(self, batch: int) -> Iterator[list[tuple[str, str]]]:
-        """Yield every stored activity as ``(key, json)``, ``batch`` at a time,
-        in no particular order. Activities written meanwhile may be missed."""
+        """Yield every stored ``(key, json)``, ``batch`` at a time, in any order."""
         raise self.unsupported("activity scan", "iter_activities")
 
     def keys_of_foreign_id(self, foreign_id: str) -> list[str]:
@@ -340,21 +338,17 @@ class BaseStorageBackend(BaseBackend):
         raise self.unsupported("activity scan", "keys_of_foreign_id")
 
     def locate_activities(self, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[tuple[str, str | None]]]:
-        """Return ``{key: [(feed, origin), ...]}``: every feed entry of each of
-        ``keys``, in feed id order (a key no feed holds maps to ``[]``). May
-        read the whole store: for maintenance and inspection, not requests."""
+        """Return ``{key: [(feed, origin), ...]}``, every entry of each key, by
+        feed id. May read the whole store: for operators, not requests."""
         raise self.unsupported("activity scan", "locate_activities")
 
     def erase_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
-        """Delete everything stored about ``feeds``: their entries, groups and
-        seen/read state, the follows from and to them, the entries other feeds
-        received from them (kept history included) and every mention of them
-        in other feeds' follow bookkeeping; activity data no feed holds any
-        more goes too. Return how many feed entries were deleted. Idempotent.
-
-        Callers remove the follows through ``unfollow_many`` first, so that
-        the counts of the other side stay right.
-        """
+        """Delete everything stored about ``feeds`` (entries, groups, seen/read
+        state, follows both ways, the entries other feeds received from them,
+        kept history included, and their names in other feeds' follow
+        bookkeeping) and the activity data left without a feed; return how
+        many entries went. Idempotent. Callers unfollow through
+        ``unfollow_many`` first, so the other side's counts stay right."""
         raise self.unsupported("feed erasure", "erase_feeds")
 
     def iter_feeds(self, batch: int) -> Iterator[list[str]]:
@@ -362,10 +356,9 @@ class BaseStorageBackend(BaseBackend):
         raise self.unsupported("trimming", "iter_feeds")
 
     def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
-        """Cut each of ``feeds`` to its group's ``max_length`` (entries of a flat
-        feed, groups of an aggregated one) now; return how many entries went.
-        Activity data left without a feed goes too, or is left to
-        ``delete_orphaned_activities`` where the backend has it."""
+        """Cut ``feeds`` to their ``max_length`` (entries, or groups) now; return
+        how many entries went. Data left without a feed goes too, or is left
+        to ``delete_orphaned_activities`` where the backend has it."""
         raise self.unsupported("trimming", "trim_feeds")
 
     def delete_orphaned_activities(self) -> int:

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from stream_django.backends.base import Page
 from stream_django.engine import ids
 from stream_django.engine.activities import decode
 from stream_django.engine.feeds import parse_feed_id
@@ -70,7 +71,7 @@ def explain_absence(feed: str, located: Located) -> list[str]:
     key = located.key
     fid = (located.activity or {}).get("foreign_id") or ""
     for op in FailedOperation.objects.all():
-        if fid and op.payload and json.loads(op.payload).get("foreign_id") == fid:
+        if fid and _foreign_id_of(op.payload) == fid:
             reasons.append(f"a tracking write failed and is recorded (failed operation {op.id}: {op.error})")
     for chunk in FanoutChunk.objects.filter(steps__contains=key):
         state = "failed: " + chunk.error if chunk.error else ("running" if chunk.started_at else "waiting")
@@ -106,17 +107,20 @@ def explain_absence(feed: str, located: Located) -> list[str]:
     return reasons
 
 
-def _page(layout: FeedLayout, feed: str) -> Any:
-    from stream_django.backends.base import Page
-
+def _page(layout: FeedLayout, feed: str) -> Page:
     return Page(limit=min(layout.of(feed).max_length or 1000, 1000))
 
 
 def _full(backend: Any, feed: str, layout: FeedLayout) -> bool:
-    from stream_django.backends.base import Page
-
     group = layout.of(feed)
     assert group.max_length is not None
     if group.is_flat:
         return bool(backend.read_feed(feed, Page(limit=1, offset=group.max_length - 1)))
     return bool(backend.read_groups(feed, group, Page(limit=1, offset=group.max_length - 1)).groups)
+
+
+def _foreign_id_of(payload: str) -> Any:
+    try:
+        return json.loads(payload).get("foreign_id")
+    except (ValueError, AttributeError):
+        return None
