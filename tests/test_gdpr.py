@@ -164,3 +164,12 @@ def test_export_dry_run_counts_without_printing_the_data(store):
 def test_a_bad_user_id_is_named(store):
     with pytest.raises(CommandError, match="user id 'a b' is invalid"):
         call_command("stream_erase_user", "a b")
+
+
+@pytest.mark.parametrize("command", ["stream_erase_user", "stream_export_user"])
+def test_the_hosted_service_is_named_as_the_place_to_do_it(settings, monkeypatch, command):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    settings.STREAM_API_KEY = "key"
+    settings.STREAM_API_SECRET = "secret"
+    with pytest.raises(CommandError, match="the getstream backend is a remote engine: use the service's own"):
+        call_command(command, "42")
