@@ -57,5 +57,7 @@ def test_the_inspector_in_a_browser(live_server, browser, django_user_model, tmp
     assert "timeline:1 does not follow user:4" in page.locator(".reasons").inner_text()
     target = Path(os.environ.get("STREAM_INSPECTOR_SCREENSHOT") or tmp_path / "inspector.png")
     target.parent.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=str(target), full_page=True)
+    page.close()
     assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
