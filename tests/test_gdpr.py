@@ -93,7 +93,8 @@ def test_an_interrupted_erasure_finishes_when_run_again(store, monkeypatch):
     monkeypatch.setattr(maintenance.users, "BATCH", 3)
 
     def interrupt(done, total):
-        raise KeyboardInterrupt
+        if total is not None:  # after the first batch of removals
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         maintenance.erase_user(BOB, progress=interrupt)
@@ -173,3 +174,14 @@ def test_the_hosted_service_is_named_as_the_place_to_do_it(settings, monkeypatch
     settings.STREAM_API_SECRET = "secret"
     with pytest.raises(CommandError, match="the getstream backend is a remote engine: use the service's own"):
         call_command(command, "42")
+
+
+def test_the_long_commands_show_progress_on_stderr_unless_quiet(store):
+    populate()
+    err = StringIO()
+    call_command("stream_erase_user", str(BOB), dry_run=True, stdout=StringIO(), stderr=err)
+    assert err.getvalue().startswith("\rActivities ") and "/s" in err.getvalue()
+    assert "8/8" in err.getvalue()
+    err = StringIO()
+    call_command("stream_export_user", str(BOB), stdout=StringIO(), stderr=err, verbosity=0)
+    assert err.getvalue() == ""

@@ -46,13 +46,17 @@ def user_feeds(user_id: Any, layout: FeedLayout | None = None) -> list[str]:
 
 
 def _activities_of(
-    backend: BaseStorageBackend, actor: str, feeds: Sequence[str] = ()
+    backend: BaseStorageBackend, actor: str, feeds: Sequence[str] = (), progress: Progress = noop
 ) -> tuple[list[tuple[str, str]], list[tuple[str, dict[str, Any]]]]:
     """``(key, json)`` of every stored activity whose actor is ``actor``, and
-    ``(key, data)`` of the others whose ``to`` names one of ``feeds``."""
+    ``(key, data)`` of the others whose ``to`` names one of ``feeds``;
+    ``progress`` counts the activities read."""
     found, addressed = [], []
     names = set(feeds)
+    scanned = 0
     for batch in backend.iter_activities(BATCH):
+        scanned += len(batch)
+        progress(scanned, None)
         for key, text in batch:
             data = serializer.loads(text)
             if data.get("actor") == actor:
@@ -70,17 +74,18 @@ def _all_follows(backend: BaseStorageBackend, feed: str, *, followers: bool) -> 
     return found
 
 
-def export_user(user_id: Any, *, actor: str | None = None) -> dict[str, Any]:
+def export_user(user_id: Any, *, actor: str | None = None, progress: Progress = noop) -> dict[str, Any]:
     """Return what the feeds hold about ``user_id``, ready for ``json.dumps``:
     their activities, the feeds they follow and those that follow them (per
-    feed of theirs), and the state of their notification feeds."""
+    feed of theirs), and the state of their notification feeds. ``progress``
+    counts the stored activities scanned."""
     backend = storage_backend("supports_activity_scan")
     layout = FeedLayout.current()
     actor = user_actor(user_id) if actor is None else actor
     feeds = user_feeds(user_id, layout)
     activities = [
         json.loads(serializer.dumps({**serializer.loads(text), "id": ids.key_to_id(key)}))
-        for key, text in _activities_of(backend, actor)[0]
+        for key, text in _activities_of(backend, actor, progress=progress)[0]
     ]
     notifications: dict[str, Any] = {}
     for feed in feeds:
@@ -141,13 +146,15 @@ def erase_user(
     workers the followers' copies go in chunks; copies a chunk has not
     reached yet are removed here too, so when this returns no feed holds one.
     The fan-out chunks still queued name the keys until a worker runs them.
+    ``progress`` counts the stored activities scanned, then the user's
+    activities removed (of their total).
     """
     backend = storage_backend("supports_activity_scan", "supports_feed_erasure")
     layout = FeedLayout.current()
     actor = user_actor(user_id) if actor is None else actor
     feeds = user_feeds(user_id, layout)
     report = ErasureReport(actor=actor, feeds=feeds)
-    found, addressed = _activities_of(backend, actor, feeds)
+    found, addressed = _activities_of(backend, actor, feeds, progress)
     report.activities = [ids.key_to_id(k) for k, _ in found]
     keys = [k for k, _ in found]
     for start in range(0, len(keys), BATCH):

@@ -26,6 +26,7 @@ class ProgressBar:
         self.quiet = verbosity < 1
         self.started = time.monotonic()
         self.drawn = False
+        self.width = 0
 
     def __call__(self, done: int, total: int | None) -> None:
         if self.quiet:
@@ -37,7 +38,9 @@ class ProgressBar:
             bar = f"[{'#' * filled}{'.' * (WIDTH - filled)}] {done}/{total}"
         else:
             bar = f"{done}"
-        self.stream.write(f"\r{self.label} {bar}  {rate}", ending="")
+        line = f"{self.label} {bar}  {rate}"
+        self.stream.write("\r" + line.ljust(self.width), ending="")
+        self.width = len(line)
         self.stream.flush()
         self.drawn = True
 

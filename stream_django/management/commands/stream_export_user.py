@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from stream_django import maintenance
 from stream_django.exceptions import InputException, MaintenanceUnsupported
-from stream_django.management.progress import plural
+from stream_django.management.progress import ProgressBar, plural
 
 
 class Command(BaseCommand):
@@ -24,10 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count what would be exported; print no data.")
 
     def handle(self, *args: Any, user_id: str, actor: str | None, dry_run: bool, **options: Any) -> None:
+        bar = ProgressBar(self.stderr, "Activities scanned", options["verbosity"])
         try:
-            data = maintenance.export_user(user_id, actor=actor)
+            data = maintenance.export_user(user_id, actor=actor, progress=bar)
         except (InputException, MaintenanceUnsupported) as e:
             raise CommandError(str(e)) from None
+        finally:
+            bar.finish()
         if dry_run:
             follows = sum(len(v) for v in data["following"].values())
             followers = sum(len(v) for v in data["followers"].values())
