@@ -48,6 +48,8 @@ def populate() -> list[str]:
     feed("timeline", BOB).follow("user", CAROL)
     feed("timeline", ANN).follow("topic", "news")
     feed("tiny", ANN).follow("user", BOB)
+    feed("byactor", CAROL).follow("user", BOB)  # groups named after the actor
+    feed("byactor", CAROL).follow("user", ANN)
     feed("user", ANN).add_activity(act(1, actor=f"auth.User:{ANN}", to=[f"notification:{BOB}"]))
     feed("user", CAROL).add_activity(act(2, actor=f"auth.User:{CAROL}", to=[f"user:{BOB}"]))
     ids_ = [feed("user", BOB).add_activity(bob_act(n, to=[f"notification:{ANN}"]))["id"] for n in range(10, 16)]
@@ -73,6 +75,7 @@ def others_intact():
     (group,) = feed("timeline_aggregated", CAROL).get()["results"]
     assert (group["activity_count"], group["actor_count"]) == (1, 1)
     assert feed("timeline", ANN).get()["results"] == []
+    assert [g["group"] for g in feed("byactor", CAROL).get()["results"]] == [f"auth.User:{ANN}"]
     assert feed("notification", ANN).get()["results"] == []
 
 
@@ -145,7 +148,7 @@ def test_export_holds_the_activities_follows_and_notification_state(store):
     assert {a["actor"] for a in data["activities"]} == {ACTOR}
     assert data["following"][f"timeline:{BOB}"] == [f"user:{ANN}"]
     assert sorted(data["followers"][f"user:{BOB}"]) == sorted(
-        [f"tiny:{ANN}", f"timeline:{CAROL}", f"timeline_aggregated:{CAROL}"]
+        [f"byactor:{CAROL}", f"tiny:{ANN}", f"timeline:{CAROL}", f"timeline_aggregated:{CAROL}"]
     )
     notes = data["notifications"][f"notification:{BOB}"]
     assert notes["unseen"] == 0

@@ -2,9 +2,9 @@
 Maintenance of the database backend: the store-wide reads and writes an
 operator runs (``stream_django.maintenance``), beside the storage contract.
 
-Finding the feeds that hold an activity reads the entry tables without an
-index on the activity alone: a maintenance and inspection read, not one a
-request makes.
+Finding the feeds that hold an activity reads the entry tables by their
+index on the activity (that of its foreign key); the scans of every
+activity and every feed read whole tables, in key order, a batch at a time.
 """
 
 from __future__ import annotations
