@@ -210,3 +210,11 @@ def test_the_inspector_names_a_recorded_failure_of_the_activity(store, viewer):
         reasons[0]
         == f"a tracking write failed and is recorded (failed operation {failed.id}: BackendUnavailable: down)"
     )
+
+
+def test_the_inspector_says_the_hosted_service_has_no_activity_search(viewer, settings, monkeypatch):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    settings.STREAM_API_KEY = "key"
+    settings.STREAM_API_SECRET = "s" * 32
+    response = viewer.get(reverse("admin:stream_django_inspector"), {"activity": "testapp.Tweet:1"})
+    assert "the getstream backend is a remote engine" in response.context["error"]

@@ -174,7 +174,7 @@ def test_a_bad_user_id_is_named(store):
 def test_the_hosted_service_is_named_as_the_place_to_do_it(settings, monkeypatch, command):
     monkeypatch.delenv("STREAM_URL", raising=False)
     settings.STREAM_API_KEY = "key"
-    settings.STREAM_API_SECRET = "secret"
+    settings.STREAM_API_SECRET = "s" * 32
     with pytest.raises(CommandError, match="the getstream backend is a remote engine: use the service's own"):
         call_command(command, "42")
 

@@ -38,9 +38,11 @@ class Erasure(Scan):
             for holder in members:
                 if holder in erased:
                     continue
-                base = self.base(holder)
-                purges.append(("script:FLAT_PURGE", ([base + "e"], [feed])))
-                purges.append(("script:GROUP_PURGE", ([base + "g"], [base, feed])))
+                base, group = self.base(holder), layout.get(holder)
+                if group is None or group.is_flat:
+                    purges.append(("script:FLAT_PURGE", ([base + "e"], [feed])))
+                if group is None or group.is_aggregated:
+                    purges.append(("script:GROUP_PURGE", ([base + "g"], [base, feed])))
         for keys in self._run(purges):
             removed.update(keys)
         # The erased feeds in the holder sets of the feeds they unfollowed
