@@ -5,11 +5,12 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import class_prepared, post_migrate, pre_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class StreamDjangoConfig(AppConfig):
     name = "stream_django"
-    verbose_name = "Activity feeds"
+    verbose_name = _("Activity feeds")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

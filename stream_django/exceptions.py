@@ -106,6 +106,11 @@ class InvalidStreamBackend(ImproperlyConfigured):
     """``STREAM_BACKEND`` names a class that cannot be imported or used."""
 
 
+class MaintenanceUnsupported(NotImplementedError):
+    """The configured backend lacks a capability a maintenance operation needs
+    (the message names the backend and the ``supports_*`` flag)."""
+
+
 class MissingDataException(Exception):
     """``render_activity`` met an activity whose references could not be loaded."""
 

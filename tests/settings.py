@@ -64,6 +64,9 @@ if importlib.util.find_spec("psycopg") is not None:
     }
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -88,6 +91,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
                 "stream_django.context_processors.stream",
             ]
         },
@@ -98,7 +103,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "tests.urls"
 # The live server (pytest-django's live_server) serves static files under it.
 STATIC_URL = "/static/"
-MIDDLEWARE: list = []
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 
 STREAM_FEEDS = {
     "user": {"type": "flat"},

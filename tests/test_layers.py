@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "stream_django.context_processors",
         ],
     ),
+    ("operations", ["stream_django.maintenance"]),
     (
         "surfaces",
         [

@@ -31,7 +31,7 @@ feeds in the request and leave the followers to task workers, in chunks
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -318,6 +318,48 @@ class BaseStorageBackend(BaseBackend):
         return NotImplementedError(
             f"{type(self).__name__} does not support {capability} ({method}() is not implemented)"
         )
+
+    supports_activity_scan = False
+    """Can it list every stored activity and the feeds holding one
+    (``iter_activities``, ``keys_of_foreign_id``, ``locate_activities``)?"""
+
+    supports_feed_erasure = False
+    """Can it delete everything it stores about feeds (``erase_feeds``)?"""
+
+    supports_trim = False
+    """Can it list its feeds and cut them to ``max_length`` now (``iter_feeds``, ``trim_feeds``)?"""
+
+    def iter_activities(self, batch: int) -> Iterator[list[tuple[str, str]]]:
+        """Yield every stored ``(key, json)``, ``batch`` at a time, in any order."""
+        raise self.unsupported("activity scan", "iter_activities")
+
+    def keys_of_foreign_id(self, foreign_id: str) -> list[str]:
+        """Return the keys of every stored activity with ``foreign_id``."""
+        raise self.unsupported("activity scan", "keys_of_foreign_id")
+
+    def locate_activities(self, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[tuple[str, str | None]]]:
+        """Return ``{key: [(feed, origin), ...]}``, every entry of each key, by
+        feed id. May read the whole store: for operators, not requests."""
+        raise self.unsupported("activity scan", "locate_activities")
+
+    def erase_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
+        """Delete everything stored about ``feeds`` (entries, groups, seen/read
+        state, follows both ways, the entries other feeds received from them,
+        kept history included, and their names in other feeds' follow
+        bookkeeping) and the activity data left without a feed; return how
+        many entries went. Idempotent. Callers unfollow through
+        ``unfollow_many`` first, so the other side's counts stay right."""
+        raise self.unsupported("feed erasure", "erase_feeds")
+
+    def iter_feeds(self, batch: int) -> Iterator[list[str]]:
+        """Yield the ids of the feeds that hold entries, ``batch`` at a time."""
+        raise self.unsupported("trimming", "iter_feeds")
+
+    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
+        """Cut ``feeds`` to their ``max_length`` (entries, or groups) now; return
+        how many entries went. Data left without a feed goes too, or is left
+        to ``delete_orphaned_activities`` where the backend has it."""
+        raise self.unsupported("trimming", "trim_feeds")
 
     def delete_orphaned_activities(self) -> int:
         """Delete the stored activities no feed holds; return how many."""

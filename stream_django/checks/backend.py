@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 from stream_django.checks.base import error
 from stream_django.conf import stream_settings
@@ -23,11 +24,12 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         messages.append(
             error(
                 str(e),
-                "STREAM_BACKEND must be the dotted path of a backend class, e.g. "
-                "'stream_django.backends.database.DatabaseBackend'.",
+                _(
+                    "STREAM_BACKEND must be the dotted path of a backend class, e.g. 'stream_django.backends.database.DatabaseBackend'."
+                ),
                 "E001",
             )
         )
     if not isinstance(stream_settings.BACKEND_OPTIONS, dict):
-        messages.append(error("STREAM_BACKEND_OPTIONS must be a dict.", None, "E012"))
+        messages.append(error(_("STREAM_BACKEND_OPTIONS must be a dict."), None, "E012"))
     return messages

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from django.core import checks
+from django.utils.translation import gettext as _
 
 from stream_django.conf import stream_settings
 
@@ -26,10 +27,14 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     present, missing = ("STREAM_API_KEY", "STREAM_API_SECRET") if key else ("STREAM_API_SECRET", "STREAM_API_KEY")
     return [
         checks.Warning(
-            f"{present} is set but {missing} is not, so the feeds are stored by the database backend, "
-            "not on getstream.io.",
-            hint=f"To use getstream.io, set {missing} too. To keep the feeds in your own store, remove "
-            f"{present}, or set STREAM_BACKEND to say which backend you mean.",
+            _(
+                "%(present)s is set but %(missing)s is not, so the feeds are stored by the database backend, not on getstream.io."
+            )
+            % {"present": present, "missing": missing},
+            hint=_(
+                "To use getstream.io, set %(missing)s too. To keep the feeds in your own store, remove %(present)s, or set STREAM_BACKEND to say which backend you mean."
+            )
+            % {"missing": missing, "present": present},
             id="stream_django.W004",
         )
     ]

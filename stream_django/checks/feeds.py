@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 from stream_django.checks.base import backend_class, error, feed_groups, news_feeds
 from stream_django.conf import stream_settings
@@ -17,19 +18,24 @@ def check_feed_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     messages: list[checks.CheckMessage] = []
     for name in ("STREAM_USER_FEED", "STREAM_NOTIFICATION_FEED"):
         if not isinstance(getattr(stream_settings, name), str):
-            messages.append(error(f"{name} must be a feed group slug (a string).", None, "E002"))
+            messages.append(error(_("%(name)s must be a feed group slug (a string).") % {"name": name}, None, "E002"))
     if news_feeds() is None:
         messages.append(
             error(
-                "STREAM_NEWS_FEEDS must be a dict of name -> feed group slug.",
-                "e.g. {'timeline': 'timeline', 'timeline_aggregated': 'timeline_aggregated'}",
+                _("STREAM_NEWS_FEEDS must be a dict of name -> feed group slug."),
+                _("e.g. {'timeline': 'timeline', 'timeline_aggregated': 'timeline_aggregated'}"),
                 "E003",
             )
         )
     copy_limit = stream_settings.ACTIVITY_COPY_LIMIT
     if not isinstance(copy_limit, int) or isinstance(copy_limit, bool) or not 0 <= copy_limit <= 1000:
         messages.append(
-            error(f"STREAM_ACTIVITY_COPY_LIMIT must be an int from 0 to 1000, got {copy_limit!r}.", None, "E007")
+            error(
+                _("STREAM_ACTIVITY_COPY_LIMIT must be an int from 0 to 1000, got %(copy_limit)r.")
+                % {"copy_limit": copy_limit},
+                None,
+                "E007",
+            )
         )
     return messages
 
@@ -44,7 +50,7 @@ def check_feed_groups(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     try:
         groups = feed_groups()
     except (ImproperlyConfigured, TypeError) as e:
-        return [error(str(e), "See the STREAM_FEEDS section of docs/settings.md.", "E004")]
+        return [error(str(e), _("See the STREAM_FEEDS section of docs/settings.md."), "E004")]
     backend_cls = backend_class()
     if backend_cls and backend_cls.is_remote:
         return []
@@ -52,7 +58,12 @@ def check_feed_groups(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     user_feed = stream_settings.USER_FEED
     if user_feed in groups and not groups[user_feed].is_flat:
         messages.append(
-            error(f"STREAM_USER_FEED {user_feed!r} must be a flat feed group (news feeds follow it).", None, "E005")
+            error(
+                _("STREAM_USER_FEED %(user_feed)r must be a flat feed group (news feeds follow it).")
+                % {"user_feed": user_feed},
+                None,
+                "E005",
+            )
         )
     wanted = {
         "STREAM_USER_FEED": [user_feed],
@@ -64,8 +75,9 @@ def check_feed_groups(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
             if isinstance(slug, str) and slug not in groups:
                 messages.append(
                     error(
-                        f"{setting} names feed group {slug!r}, which STREAM_FEEDS does not define.",
-                        f"Add {slug!r} to STREAM_FEEDS.",
+                        _("%(setting)s names feed group %(slug)r, which STREAM_FEEDS does not define.")
+                        % {"setting": setting, "slug": slug},
+                        _("Add %(slug)r to STREAM_FEEDS.") % {"slug": slug},
                         "E006",
                     )
                 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.utils.translation import gettext as _
 
 from stream_django.conf import RENAMED
 
@@ -14,7 +15,11 @@ from stream_django.conf import RENAMED
 def check_renamed_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """An old setting name is in use (W001)."""
     return [
-        checks.Warning(f"{old} is the old name of {new}.", hint=f"Rename it to {new}.", id="stream_django.W001")
+        checks.Warning(
+            _("%(old)s is the old name of %(new)s.") % {"old": old, "new": new},
+            hint=_("Rename it to %(new)s.") % {"new": new},
+            id="stream_django.W001",
+        )
         for old, new in RENAMED.items()
         if hasattr(settings, old)
     ]

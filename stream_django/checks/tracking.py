@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 from stream_django.checks.base import error
 from stream_django.conf import stream_settings
@@ -17,12 +18,22 @@ def check_tracking(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     messages: list[checks.CheckMessage] = []
     if stream_settings.ON_FAILURE not in ("record", "raise"):
         messages.append(
-            error(f"STREAM_ON_FAILURE must be 'record' or 'raise', got {stream_settings.ON_FAILURE!r}.", None, "E009")
+            error(
+                _("STREAM_ON_FAILURE must be 'record' or 'raise', got %(value)r.")
+                % {"value": stream_settings.ON_FAILURE},
+                None,
+                "E009",
+            )
         )
     for name in ("STREAM_DISABLE_MODEL_TRACKING", "STREAM_PUBLISH_ON_COMMIT", "STREAM_TRACK_UPDATES"):
         if not isinstance(getattr(stream_settings, name), bool):
             messages.append(
-                error(f"{name} must be True or False, got {getattr(stream_settings, name)!r}.", None, "E011")
+                error(
+                    _("%(name)s must be True or False, got %(value)r.")
+                    % {"name": name, "value": getattr(stream_settings, name)},
+                    None,
+                    "E011",
+                )
             )
     return messages
 

@@ -7,9 +7,17 @@ them on Django's tasks framework; a worker (``worker``) runs one chunk and
 plans the rest. See docs/scale-out.md.
 """
 
-from stream_django.fanout.ledger import backlog, ledger_database
+from stream_django.fanout.ledger import backlog, ledger_database, state_of
 from stream_django.fanout.messages import InvalidFanoutMessage, validate_step
-from stream_django.fanout.queue import enqueue, get_fanout_task, requeue, reset_tasks, run_chunk, submit
+from stream_django.fanout.queue import (
+    enqueue,
+    get_fanout_task,
+    requeue,
+    requeue_chunks,
+    reset_tasks,
+    run_chunk,
+    submit,
+)
 from stream_django.fanout.request import (
     add_activities,
     add_to_many,
@@ -34,9 +42,11 @@ __all__ = [
     "plan",
     "remove_activities",
     "requeue",
+    "requeue_chunks",
     "reset_tasks",
     "run_chunk",
     "run_step",
+    "state_of",
     "submit",
     "task_backend_for",
     "unfollow_many",

@@ -9,6 +9,7 @@ are the backlog (``backlog()``) an operator can requeue.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,34 @@ def take_due(*, older_than: float, include_unstarted: bool = False) -> list[Chun
     rows = list(_model().objects.using(db).filter(due).select_for_update().values_list("id", "bulk", "steps"))
     _model().objects.using(db).filter(id__in=[row[0] for row in rows]).update(started_at=None, error="")
     return rows
+
+
+def take(chunk_ids: Sequence[int]) -> list[Chunk]:
+    """Release and return the chunks among ``chunk_ids`` that no worker is
+    running now (claimed less than ``STREAM_FANOUT_RETRY_AFTER`` seconds ago).
+
+    Call inside a transaction: the rows are locked until it ends.
+    """
+    db = ledger_database()
+    running = Q(started_at__gte=timezone.now() - timedelta(seconds=stream_settings.FANOUT_RETRY_AFTER))
+    rows = list(
+        _model()
+        .objects.using(db)
+        .filter(id__in=list(chunk_ids))
+        .exclude(running)
+        .select_for_update()
+        .values_list("id", "bulk", "steps")
+    )
+    _model().objects.using(db).filter(id__in=[row[0] for row in rows]).update(started_at=None, error="")
+    return rows
+
+
+def state_of(chunk: FanoutChunk) -> str:
+    """``waiting``, ``running``, ``stale`` or ``failed`` (as in ``backlog()``)."""
+    if chunk.started_at is None:
+        return "failed" if chunk.error else "waiting"
+    stale = timezone.now() - timedelta(seconds=stream_settings.FANOUT_RETRY_AFTER)
+    return "running" if chunk.started_at >= stale else "stale"
 
 
 def backlog() -> dict[str, Any]:

@@ -175,6 +175,16 @@ def requeue(*, older_than: float, include_unstarted: bool = False) -> list[int]:
     return [row[0] for row in rows]
 
 
+def requeue_chunks(chunk_ids: Sequence[int]) -> list[int]:
+    """Enqueue again the chunks among ``chunk_ids`` that no worker is running
+    (the admin's "requeue" action); return their ids."""
+    db = ledger.ledger_database()
+    with transaction.atomic(using=db):
+        rows = ledger.take(chunk_ids)
+        transaction.on_commit(lambda: enqueue(rows), using=db)
+    return [row[0] for row in rows]
+
+
 def __getattr__(name: str) -> Any:
     if name == "run_fanout_chunk":
         return get_fanout_task()

@@ -19,6 +19,7 @@ from stream_django.backends.database.connection import ConnectionMixin
 from stream_django.backends.database.fanout import FanOutMixin
 from stream_django.backends.database.follows import FollowMixin
 from stream_django.backends.database.groups import GroupMixin
+from stream_django.backends.database.maintenance import MaintenanceMixin
 from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.trim import TrimMixin
@@ -29,6 +30,7 @@ class DatabaseBackend(
     ChunkedFanOutMixin,  # fan-out in chunks of followers, for task workers
     WriteMixin,  # add, retarget, replace and remove activities
     FanOutMixin,  # write an activity into the followers of feeds
+    MaintenanceMixin,  # store-wide scans, feed erasure, trimming now
     FollowMixin,  # follow, unfollow, list follows
     GroupMixin,  # aggregated feeds: groups kept at write time, and read
     TrimMixin,  # keep feeds at their max_length

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core import checks
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.backends.utils import CursorWrapper
+from django.utils.translation import gettext as _
 
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.database import sql
@@ -101,8 +102,9 @@ class ConnectionMixin(BaseStorageBackend):
         if self.using not in settings.DATABASES:
             return [
                 checks.Error(
-                    f"STREAM_BACKEND_OPTIONS['using'] names database {self.using!r}, which is not in DATABASES.",
-                    hint=f"Use one of {sorted(settings.DATABASES)}.",
+                    _("STREAM_BACKEND_OPTIONS['using'] names database %(value)r, which is not in DATABASES.")
+                    % {"value": self.using},
+                    hint=_("Use one of %(value)s.") % {"value": sorted(settings.DATABASES)},
                     id="stream_django.E010",
                 )
             ]

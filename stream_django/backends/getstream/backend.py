@@ -21,6 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from django.core import checks
+from django.utils.translation import gettext as _
 
 from stream_django.backends.base import BaseRemoteBackend
 from stream_django.exceptions import InvalidStreamBackend
@@ -151,8 +152,9 @@ class GetStreamBackend(BaseRemoteBackend):
         if missing is not None:
             return [
                 checks.Error(
-                    f"The getstream backend needs stream-python, which cannot be imported ({missing}).",
-                    hint=f"Install it: {INSTALL_HINT}",
+                    _("The getstream backend needs stream-python, which cannot be imported (%(missing)s).")
+                    % {"missing": missing},
+                    hint=_("Install it: %(INSTALL_HINT)s") % {"INSTALL_HINT": INSTALL_HINT},
                     id="stream_django.E040",
                 )
             ]
@@ -160,20 +162,20 @@ class GetStreamBackend(BaseRemoteBackend):
         if problem is not None:
             return [
                 checks.Error(
-                    f"STREAM_BACKEND: {problem}.",
-                    hint="Set STREAM_API_KEY and STREAM_API_SECRET from your getstream.io dashboard, "
-                    "or set STREAM_BACKEND to a local backend such as "
-                    "'stream_django.backends.database.DatabaseBackend'.",
+                    _("STREAM_BACKEND: %(problem)s.") % {"problem": problem},
+                    hint=_(
+                        "Set STREAM_API_KEY and STREAM_API_SECRET from your getstream.io dashboard, or set STREAM_BACKEND to a local backend such as 'stream_django.backends.database.DatabaseBackend'."
+                    ),
                     id="stream_django.E041",
                 )
             ]
         try:
-            _ = self.client  # building it parses STREAM_URL (no request is sent)
+            _client = self.client  # building it parses STREAM_URL (no request is sent)
         except InvalidStreamBackend as e:
             return [
                 checks.Error(
                     str(e),
-                    hint="STREAM_URL looks like https://<key>:<secret>@<location>.stream-io-api.com/?app_id=<id>",
+                    hint=_("STREAM_URL looks like https://<key>:<secret>@<location>.stream-io-api.com/?app_id=<id>"),
                     id="stream_django.E042",
                 )
             ]

@@ -14,6 +14,8 @@ module              holds
 ``fanout.py``       fan-out to a feed's holders, and its removal
 ``reads.py``        pages of feeds and groups, bodies, follows, counts
 ``maintenance.py``  repairs an operator runs (the holder sets)
+``erasure.py``      erasing and trimming feeds, for maintenance
+``scan.py``         store-wide scans: bodies, feeds, holders of keys
 ``entries.py``      the per-feed and per-body script calls
 ``keys.py``         key naming (the key layout)
 ``commands.py``     the client, pipelines, scripts by SHA1, errors
@@ -27,10 +29,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
+from django.utils.translation import gettext as _
 
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.redis import connection
 from stream_django.backends.redis.chunks import Chunks
+from stream_django.backends.redis.erasure import Erasure
 from stream_django.backends.redis.follows import Follows
 from stream_django.backends.redis.keys import DEFAULT_PREFIX
 from stream_django.backends.redis.maintenance import Maintenance
@@ -41,7 +45,7 @@ from stream_django.exceptions import InvalidStreamBackend
 BACKEND_OPTIONS = frozenset({"key_prefix", "batch_size"}) | connection.CLIENT_OPTIONS
 
 
-class RedisBackend(Chunks, Writes, Follows, Reads, Maintenance, BaseStorageBackend):
+class RedisBackend(Chunks, Writes, Follows, Erasure, Reads, Maintenance, BaseStorageBackend):
     """Feed storage in Redis (``STREAM_REDIS_URL``; options in docs/redis.md).
 
     The mixins' attributes are set here: ``prefix``, ``batch_size``,
@@ -100,30 +104,32 @@ class RedisBackend(Chunks, Writes, Follows, Reads, Maintenance, BaseStorageBacke
         except ImportError:
             messages.append(
                 checks.Error(
-                    "The redis backend needs the redis package (redis-py), which is not installed.",
-                    hint="pip install 'django-activity-feeds[redis]' (or [hiredis] for the faster parser).",
+                    _("The redis backend needs the redis package (redis-py), which is not installed."),
+                    hint=_("pip install 'django-activity-feeds[redis]' (or [hiredis] for the faster parser)."),
                     id="stream_django.E020",
                 )
             )
         if self.url is None or self.url == "":
             messages.append(
                 checks.Error(
-                    "STREAM_BACKEND is the redis backend but STREAM_REDIS_URL is not set.",
-                    hint="e.g. STREAM_REDIS_URL = 'redis://127.0.0.1:6379/0', or a list of cluster node URLs.",
+                    _("STREAM_BACKEND is the redis backend but STREAM_REDIS_URL is not set."),
+                    hint=_("e.g. STREAM_REDIS_URL = 'redis://127.0.0.1:6379/0', or a list of cluster node URLs."),
                     id="stream_django.E021",
                 )
             )
         else:
             try:
-                _, cluster = connection.parse_urls(self.url)
+                _nodes, cluster = connection.parse_urls(self.url)
             except InvalidStreamBackend as e:
                 messages.append(checks.Error(str(e), hint=None, id="stream_django.E021"))
             else:
                 if not cluster and connection.CLUSTER_ONLY & set(self.client_options):
                     messages.append(
                         checks.Error(
-                            f"STREAM_BACKEND_OPTIONS {sorted(connection.CLUSTER_ONLY & set(self.client_options))} "
-                            "apply to a Redis Cluster only; STREAM_REDIS_URL names one server.",
+                            _(
+                                "STREAM_BACKEND_OPTIONS %(value)s apply to a Redis Cluster only; STREAM_REDIS_URL names one server."
+                            )
+                            % {"value": sorted(connection.CLUSTER_ONLY & set(self.client_options))},
                             hint=None,
                             id="stream_django.E022",
                         )

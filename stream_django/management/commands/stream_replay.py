@@ -6,8 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from stream_django.engine import serializer
-from stream_django.feed_manager import feed_manager
+from stream_django.maintenance import replay_failures
 from stream_django.models import FailedOperation
 
 
@@ -26,27 +25,17 @@ class Command(BaseCommand):
         if not pending:
             self.stdout.write("Nothing to replay: no failed operation is recorded.")
             return
-        done = failed = 0
-        for op in pending:
-            if dry_run:
-                self.stdout.write(f"{op.id}: {op} ({_count(op.attempts, 'attempt')}; last error: {op.error})")
-                continue
-            slug, user_id = op.feed.split(":", 1)
-            try:
-                feed_manager.perform(op.operation, feed_manager.get_feed(slug, user_id), serializer.loads(op.payload))
-            except Exception as e:  # noqa: BLE001 - every failure is recorded and reported
-                failed += 1
-                op.attempts += 1
-                op.error = f"{type(e).__name__}: {e}"
-                op.save(update_fields=["attempts", "error"])
-                self.stderr.write(f"{op.id}: {op} failed again: {op.error}")
-            else:
-                done += 1
-                op.delete()
         if dry_run:
+            for op in pending:
+                self.stdout.write(f"{op.id}: {op} ({_count(op.attempts, 'attempt')}; last error: {op.error})")
             self.stdout.write(f"{_count(len(pending), 'operation')} to replay (dry run: nothing was replayed).")
-        else:
-            self.stdout.write(f"Replayed {_count(done, 'operation')}; {failed} failed and remain recorded.")
+            return
+        report = replay_failures(pending)
+        for op, error in report.failed:
+            self.stderr.write(f"{op.id}: {op} failed again: {error}")
+        self.stdout.write(
+            f"Replayed {_count(len(report.replayed), 'operation')}; {len(report.failed)} failed and remain recorded."
+        )
 
 
 def _count(n: int, noun: str) -> str:
