@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from django.db.models import Q
 
 from stream_django.backends.database.follows import FollowMixin
-from stream_django.backends.database.models import ActivityGroup, FeedEntry, GroupEntry, StoredActivity
+from stream_django.backends.database.models import ActivityGroup, FeedEntry, FeedLock, GroupEntry, StoredActivity
 from stream_django.backends.database.models import Follow as FollowRow
 from stream_django.engine.plan import FeedLayout
 
@@ -98,6 +98,8 @@ class MaintenanceMixin(FollowMixin):
             deleted = entries.delete()[0] + gentries.delete()[0]
             ActivityGroup.objects.using(self.using).filter(feed__in=feeds).delete()
             FollowRow.objects.using(self.using).filter(Q(source__in=feeds) | Q(target__in=feeds)).delete()
+            # Their lock rows (MySQL/MariaDB; docs/database.md, "Locks") name them too.
+            FeedLock.objects.using(self.using).filter(feed__in=feeds).delete()
             for feed in sorted(regroup):
                 self._recount_groups(cursor, feed)
             self._delete_orphans(cursor, sorted(keys))
