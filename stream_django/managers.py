@@ -11,6 +11,7 @@ save time, inside the transaction: an invalid activity raises there.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from typing import Any
@@ -23,6 +24,7 @@ from stream_django.client import stream_client
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity, prepare_activity
+from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.feeds import Client, Feed
 
@@ -117,22 +119,75 @@ class FeedManager:
         return self._actor_feed_of(instance).remove_activity(foreign_id=instance.activity_foreign_id)
 
     def update_activity_in_feed(self, instance: Any) -> Any:
-        """Update the stored activity of ``instance`` in place, if it changed."""
+        """Update the stored activity of ``instance`` in place, if it changed;
+        move it in time if its ``activity_time`` changed."""
         return self._update(self._actor_feed_of(instance), instance.create_activity())
 
-    def _update(self, feed: Any, activity: dict[str, Any], new: PreparedActivity | None = None) -> Any:
+    def sync_activity(self, instance: Any) -> Any:
+        """Bring the feeds to ``instance``'s current activity: publish it if no
+        feed holds it, update it if it changed, move it if its time changed.
+
+        Idempotent; ``stream_replay`` settles a recorded failure with it.
+        """
+        return self._update(self._actor_feed_of(instance), instance.create_activity(), publish_missing=True)
+
+    def _update(
+        self,
+        feed: Any,
+        activity: dict[str, Any],
+        new: PreparedActivity | None = None,
+        *,
+        publish_missing: bool = False,
+    ) -> Any:
+        """Bring the activity ``(foreign_id, time)`` stored in ``feed`` to ``activity``.
+
+        Another time for the same foreign id in ``feed`` means the time
+        changed: the old activity is removed everywhere it reached and the new
+        one added (``_move``). An activity ``feed`` does not hold at all is
+        published only with ``publish_missing``.
+        """
         new = prepare_activity(activity) if new is None else new
-        if isinstance(feed.client, Client):  # a local engine: one read, at most one write
-            return feed.client.update_prepared(new)
+        if isinstance(feed.client, Client):  # a local engine: one read when nothing changed
+            held = feed.backend.get_activities([new.key]).get(new.key)
+            if held is not None and not publish_missing and serializer.loads(held) == serializer.loads(new.json):
+                return None
+            stale: list[str] = []
+            if held is None or publish_missing:  # another time of the same foreign id?
+                found_keys = feed.backend.keys_for_foreign_id(feed.id, new.foreign_id, FeedLayout.current())
+                stale = [key for key in found_keys if key != new.key]
+            if held is not None and not stale:
+                return feed.client.update_prepared(new)
+            if held is None and not stale and not publish_missing:
+                return None
+            return self._move(feed, new, bool(stale))
         found = feed.client.get_activities(foreign_id_times=[(new.foreign_id, new.time)])["results"]
         if not found:
-            return None
+            # The hosted service finds an activity by foreign id and time only:
+            # another time (or none stored) is settled by removing the foreign
+            # id and adding the current version.
+            return self._move(feed, new, True, activity)
         stored = {k: v for k, v in found[0].items() if k not in ("id", "origin", "duration")}
         if stored == serializer.loads(new.json):
             return None
         if list(stored.get("to", [])) != list(new.to):
             feed.update_activity_to_targets(new.foreign_id, new.time, new_targets=list(new.to))
         return feed.client.update_activities([activity])
+
+    def _move(self, feed: Any, new: PreparedActivity, remove: bool, activity: dict[str, Any] | None = None) -> Any:
+        """Remove every activity of ``new.foreign_id`` from ``feed`` (and from
+        everywhere it reached), then add ``new``.
+
+        On the database backend both happen in one transaction, so a reader
+        sees the activity at its old time or at its new one, never neither
+        nor both.
+        """
+        using = getattr(feed.backend, "using", None) if isinstance(feed.client, Client) else None
+        with transaction.atomic(using=using) if using is not None else contextlib.nullcontext():
+            if remove:
+                feed.remove_activity(foreign_id=new.foreign_id)
+            if isinstance(feed, Feed):
+                return feed.add_prepared(new)
+            return feed.add_activity(activity)
 
     def _schedule(self, operation: str, sender: type[models.Model], instance: Any) -> Any:
         feed = self._actor_feed_of(instance)
