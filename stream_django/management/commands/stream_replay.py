@@ -1,4 +1,5 @@
-"""Retry the tracking writes that failed (``STREAM_ON_FAILURE = "record"``)."""
+"""Settle the tracking writes that failed (``STREAM_ON_FAILURE = "record"``),
+bringing their feeds to the objects' current state (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from stream_django.models import FailedOperation
 
 
 class Command(BaseCommand):
-    help = "Retry the feed writes of model tracking that failed and were recorded."
+    help = "Settle the recorded failures of model tracking: each object's feeds are brought to its current state."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--limit", type=int, default=None, help="Replay at most this many operations.")
