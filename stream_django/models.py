@@ -11,6 +11,7 @@ module; they stay unused on another backend.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from stream_django.backends.database.models import (
@@ -49,6 +50,8 @@ class FailedOperation(models.Model):
     attempts = models.IntegerField(default=1)
 
     class Meta:
+        verbose_name = _("failed operation")
+        verbose_name_plural = _("failed operations")
         app_label = "stream_django"
         db_table = "stream_django_failed_operation"
         ordering = ["id"]
@@ -76,6 +79,8 @@ class FanoutChunk(models.Model):
     error = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("fan-out chunk")
+        verbose_name_plural = _("fan-out chunks")
         app_label = "stream_django"
         db_table = "stream_django_fanout_chunk"
         ordering = ["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 FEED_ID_LENGTH = 320  # slug (64) + ":" + user id (255)
 #: MySQL's 3072-byte key limit on the (feed, group, actor) index.
@@ -17,6 +18,8 @@ class StoredActivity(models.Model):
     data = models.TextField()
 
     class Meta:
+        verbose_name = _("stored activity")
+        verbose_name_plural = _("stored activities")
         app_label = "stream_django"
         db_table = "stream_django_activity"
 
@@ -33,6 +36,8 @@ class FeedEntry(models.Model):
     origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:
+        verbose_name = _("feed entry")
+        verbose_name_plural = _("feed entries")
         app_label = "stream_django"
         db_table = "stream_django_entry"
         constraints = [models.UniqueConstraint(fields=["feed", "activity"], name="stream_entry_feed_activity")]
@@ -55,6 +60,8 @@ class GroupEntry(models.Model):
     origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:
+        verbose_name = _("group entry")
+        verbose_name_plural = _("group entries")
         app_label = "stream_django"
         db_table = "stream_django_group_entry"
         constraints = [models.UniqueConstraint(fields=["feed", "activity"], name="stream_gentry_feed_activity")]
@@ -82,6 +89,8 @@ class ActivityGroup(models.Model):
     is_read = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("activity group")
+        verbose_name_plural = _("activity groups")
         app_label = "stream_django"
         db_table = "stream_django_group"
         constraints = [models.UniqueConstraint(fields=["feed", "name"], name="stream_group_feed_name")]
@@ -107,6 +116,8 @@ class Follow(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
         app_label = "stream_django"
         db_table = "stream_django_follow"
         constraints = [models.UniqueConstraint(fields=["source", "target"], name="stream_follow_pair")]
@@ -133,6 +144,8 @@ class FeedLock(models.Model):
     feed = models.CharField(max_length=FEED_ID_LENGTH, primary_key=True)
 
     class Meta:
+        verbose_name = _("feed lock")
+        verbose_name_plural = _("feed locks")
         app_label = "stream_django"
         db_table = "stream_django_feed_lock"
 
