@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connections
 
 from example_project.browser import browser_unavailable, open_browser
 from stream_django.client import stream_client
@@ -32,7 +33,15 @@ def browser(monkeypatch):
         pytest.skip(f"browser unavailable: {reason}")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with open_browser() as context:
-        yield context
+        try:
+            yield context
+        finally:
+            # Inside Playwright's sync API the test runs in a context of its
+            # own, where Django's context-local connections are new ones:
+            # close them here, or the test database cannot be dropped at the
+            # end of the session (PostgreSQL: "is being accessed by other
+            # users").
+            connections.close_all()
 
 
 def test_the_inspector_in_a_browser(live_server, browser, django_user_model, tmp_path):
