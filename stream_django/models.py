@@ -11,8 +11,8 @@ module; they stay unused on another backend.
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from stream_django.backends.database.models import (
     FEED_ID_LENGTH,
