@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import models
+from django.db import models, router, transaction
 
 from stream_django.activity import Activity
 from stream_django.engine import serializer
@@ -142,9 +142,18 @@ def _feed(feed_id: str) -> Any:
 
 def _settle_object(records: list[FailedOperation]) -> None:
     model = model_of(records[0])
-    instance = None
-    if model is not None:
-        instance = model._base_manager.filter(pk=records[0].object_pk).first()
+    if model is None:
+        _sync_object(None, records)
+        return
+    # The row stays locked while its feeds are written: a save or delete of
+    # the object meanwhile waits, then publishes after this (its own state).
+    db = router.db_for_write(model)
+    with transaction.atomic(using=db):
+        instance = model._base_manager.using(db).select_for_update().filter(pk=records[0].object_pk).first()
+        _sync_object(instance, records)
+
+
+def _sync_object(instance: Any, records: list[FailedOperation]) -> None:
     recorded = {(op.feed, str(_payload(op).get("foreign_id") or "")) for op in records}
     keep = None
     if instance is not None:

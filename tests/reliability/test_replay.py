@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -324,3 +325,66 @@ def test_a_failed_chunk_replayed_after_an_edit_shows_the_current_version(chunked
     call_command("stream_fanout_status", "--requeue", verbosity=0)
     run_chunks()
     assert state(bob)[f"timeline:{bob.id}"] == [(f"testapp.Tweet:{tweet.pk}", WHEN, 5)]
+
+
+# -- a replay racing a live edit --------------------------------------------------
+
+ITERATIONS = 60
+
+
+@pytest.fixture(params=list(LOCAL_BACKENDS))
+def store(request, settings):
+    if connections["default"].vendor == "sqlite":
+        pytest.skip("SQLite serialises writers: the race needs PostgreSQL or MariaDB (their legs run it)")
+    return use_backend(request, settings, request.param)
+
+
+def test_a_replay_racing_a_live_edit_never_leaves_the_older_version(store, ann):
+    """A replay and an edit of the same object started together: the feed
+    ends with the edited version, as when either runs first."""
+    stale = []
+    for n in range(ITERATIONS):
+        tweet = Tweet.objects.create(user=ann, text="v", created_at=WHEN + timedelta(minutes=n))
+        FailedOperation.objects.create(
+            operation="update",
+            model="testapp.Tweet",
+            object_pk=str(tweet.pk),
+            feed=f"user:{ann.id}",
+            payload=serializer.dumps(tweet.create_activity()),
+            error="BackendUnavailable: down",
+        )
+        tweet.text = "edited" * (n % 3 + 1)
+
+        def edit(tweet: Tweet = tweet) -> None:
+            tweet.save()
+
+        together(replay, edit)
+        (shown,) = stream_client.get_activities(foreign_id_times=[(f"testapp.Tweet:{tweet.pk}", tweet.created_at)])[
+            "results"
+        ]
+        if shown["text_length"] != len(tweet.text):
+            stale.append(n)
+    assert stale == [], f"{len(stale)} of {ITERATIONS} runs kept the version from before the edit"
+
+
+def together(*work: Any) -> None:
+    """Run each callable in its own thread, released at once by a barrier."""
+    barrier = threading.Barrier(len(work))
+    errors: list[BaseException] = []
+
+    def run(job: Any) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
