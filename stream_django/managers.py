@@ -17,13 +17,14 @@ import logging
 from typing import Any
 
 from django.db import models, router, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from stream_django.activity import Activity, model_content_type
+from stream_django.backends import get_backend
 from stream_django.client import stream_client
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
-from stream_django.engine.activities import PreparedActivity, prepare_activity
+from stream_django.engine.activities import PreparedActivity, parse_time, prepare_activity
 from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.feeds import Client, Feed
@@ -33,6 +34,9 @@ logger = logging.getLogger("stream_django")
 EVERY_MODEL = "EVERY_MODEL"
 
 ADD, UPDATE, REMOVE = "add", "update", "remove"
+#: An edit that changed the activity's time, on a backend that finds an
+#: activity by foreign id and time only (the hosted service).
+MOVE = "move"
 
 
 class FeedManager:
@@ -163,9 +167,9 @@ class FeedManager:
         found = feed.client.get_activities(foreign_id_times=[(new.foreign_id, new.time)])["results"]
         if not found:
             # The hosted service finds an activity by foreign id and time only:
-            # another time (or none stored) is settled by removing the foreign
-            # id and adding the current version.
-            return self._move(feed, new, True, activity)
+            # a time change (seen before the save, ``activity_presave``) or a
+            # replay removes the foreign id and adds the current version.
+            return self._move(feed, new, True, activity) if publish_missing else None
         stored = {k: v for k, v in found[0].items() if k not in ("id", "origin", "duration")}
         if stored == serializer.loads(new.json):
             return None
@@ -201,6 +205,10 @@ class FeedManager:
                     "activities need a foreign id to be updated and removed"
                 )
         prepared = None if operation == REMOVE else prepare_activity(payload)  # invalid data raises here
+        published_time = instance.__dict__.pop("_stream_published_time", None)
+        moved = prepared is not None and published_time is not None and parse_time(published_time) != prepared.time
+        if operation == UPDATE and moved:
+            operation = MOVE
         if prepared is not None and isinstance(feed, Feed):  # a local engine: unknown feed groups raise here too
             feed.check_groups(prepared)
         # A delete is never refused: removing from a group no longer
@@ -258,6 +266,8 @@ class FeedManager:
             return feed.add_activity(payload)
         if operation == UPDATE:
             return self._update(feed, payload, prepared)
+        if operation == MOVE:
+            return self._update(feed, payload, prepared, publish_missing=True)
         if operation == REMOVE:
             return feed.remove_activity(foreign_id=payload["foreign_id"])
         raise ValueError(f"unknown tracking operation {operation!r}")
@@ -295,6 +305,23 @@ class FeedManager:
             return self._schedule(UPDATE, sender, instance)
         return None
 
+    def activity_presave(self, sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+        """``pre_save`` receiver, on a remote backend only: remember the time
+        of the activity published for the saved row, so that an edit of the
+        field behind ``activity_time`` moves the activity (the hosted service
+        finds an activity by foreign id and time only; a local store finds it
+        by foreign id). One query per edit of a tracked instance."""
+        if raw or instance._state.adding or instance.pk is None or not self.should_track(sender):
+            return
+        if not (stream_settings.TRACK_UPDATES and getattr(instance, "activity_track_updates", True)):
+            return
+        if not get_backend().is_remote:
+            return
+        using = kwargs.get("using") or router.db_for_write(sender, instance=instance)
+        before = sender._base_manager.using(using).filter(pk=instance.pk).first()
+        if before is not None:
+            instance._stream_published_time = before.activity_time
+
     def activity_delete(self, sender: Any, instance: Any, **kwargs: Any) -> Any:
         """``post_delete`` receiver: remove the instance's activity everywhere."""
         if not self.should_track(sender):
@@ -308,5 +335,6 @@ class FeedManager:
         if sender._meta.abstract or sender._meta.proxy:
             return
         uid = f"stream_django:{model_content_type(sender)}"
+        pre_save.connect(self.activity_presave, sender=sender, weak=False, dispatch_uid=uid)
         post_save.connect(self.activity_created, sender=sender, weak=False, dispatch_uid=uid)
         post_delete.connect(self.activity_delete, sender=sender, weak=False, dispatch_uid=uid)

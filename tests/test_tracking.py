@@ -17,10 +17,14 @@ from stream_django.engine.ids import activity_id
 from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.feed_manager import feed_manager
 from stream_django.models import FailedOperation
+from tests.backends import test_getstream as getstream
+from tests.backends.test_getstream import API, body, ok, query
 from tests.local_backends import LOCAL_BACKENDS, use_backend
 from tests.testapp.models import Like, Pin, Snapshot, Tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+hosted_api = getstream.hosted  # a fixture: getstream.io credentials, its HTTP API mocked
 
 WHEN = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -405,3 +409,21 @@ def test_a_reader_never_sees_a_moving_activity_twice(store, ann, bob, moves):
         assert min(seen) == 1
     (only,) = timeline.get()["results"]
     assert only["time"] == AT + timedelta(minutes=moves)
+
+
+def test_on_the_hosted_service_a_changed_time_removes_by_foreign_id_and_adds(ann, hosted_api):
+    """The hosted service finds an activity by foreign id and time only: the
+    time published is read before the save, and a change of it becomes a
+    remove by foreign id and an add at the new time."""
+    ok(hosted_api, "POST", f"{API}feed/user/{ann.pk}/", status=201)
+    tweet = Tweet.objects.create(user=ann, text="hello", created_at=AT)
+    ok(hosted_api, "GET", f"{API}activities/", {"results": []})
+    ok(hosted_api, "DELETE", f"{API}feed/user/{ann.pk}/testapp.Tweet:{tweet.pk}/", {"removed": "x"})
+    ok(hosted_api, "POST", f"{API}feed/user/{ann.pk}/", status=201)
+    tweet.created_at = AT + timedelta(days=1)
+    tweet.save()
+    _, lookup, removal, added = hosted_api.calls
+    assert query(lookup)["timestamps"] == "2026-03-02T12:00:00.123000"
+    assert query(removal)["foreign_id"] in ("1", "True")
+    assert body(added)["time"] == "2026-03-02T12:00:00.123000"
+    assert not FailedOperation.objects.exists()
