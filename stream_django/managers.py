@@ -3,7 +3,9 @@
 
 Tracking publishes an ``Activity`` model's instance when it is created,
 updates the stored activity when the instance is saved again with different
-activity data, and removes it when the instance is deleted. Writes happen
+activity data (moving it when its time changed: removed at the old time
+everywhere it reached, added at the new one), and removes it when the
+instance is deleted. Writes happen
 after the saving transaction commits (``STREAM_PUBLISH_ON_COMMIT``), so a
 rolled-back save publishes nothing. The activity is built and validated at
 save time, inside the transaction: an invalid activity raises there.
