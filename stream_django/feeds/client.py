@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stream_django import fanout
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity, decode, parse_time, prepare_activity
@@ -20,6 +19,7 @@ from stream_django.exceptions import DoesNotExistException, InputException
 from stream_django.feeds.changes import apply_changes, required_field
 from stream_django.feeds.feed import Feed
 from stream_django.feeds.follows import follow
+from stream_django.feeds.steps import Fanout, Steps, Store, run
 from stream_django.feeds.params import (
     MAX_ADD_TO_MANY,
     MAX_BATCH,
@@ -54,6 +54,9 @@ class Client:
 
     def follow_many(self, follows: Sequence[dict[str, Any]], activity_copy_limit: int | None = None) -> dict[str, Any]:
         """Create many follows ``[{"source": "slug:id", "target": "slug:id"}]``."""
+        return run(self.backend, self._follow_many(follows, activity_copy_limit))
+
+    def _follow_many(self, follows: Sequence[dict[str, Any]], activity_copy_limit: Any) -> Steps[dict[str, Any]]:
         with timed() as t:
             pairs = [
                 (
@@ -63,11 +66,14 @@ class Client:
                 for i, f in enumerate(check_batch(follows, "follows", MAX_FOLLOW_BATCH))
             ]
             if pairs:
-                follow(self.backend, pairs, activity_copy_limit)
+                yield from follow(pairs, activity_copy_limit)
         return {"duration": t.duration}
 
     def unfollow_many(self, unfollows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Remove many follows ``[{"source", "target", "keep_history"}]``."""
+        return run(self.backend, self._unfollow_many(unfollows))
+
+    def _unfollow_many(self, unfollows: Sequence[dict[str, Any]]) -> Steps[dict[str, Any]]:
         with timed() as t:
             items = []
             for i, f in enumerate(check_batch(unfollows, "unfollows", MAX_FOLLOW_BATCH)):
@@ -76,11 +82,14 @@ class Client:
                 get_group(slug_of(source))
                 items.append((source, target, parse_bool(f.get("keep_history", False), f"unfollows[{i}].keep_history")))
             if items:
-                fanout.unfollow_many(self.backend, items)
+                yield Fanout("unfollow_many", (items,))
         return {"duration": t.duration}
 
     def add_to_many(self, activity: dict[str, Any], feeds: Sequence[str]) -> dict[str, Any]:
         """Add one activity to many feeds directly, without fan-out."""
+        return run(self.backend, self._add_to_many(activity, feeds))
+
+    def _add_to_many(self, activity: dict[str, Any], feeds: Sequence[str]) -> Steps[dict[str, Any]]:
         if isinstance(activity, dict) and activity.get("to"):
             raise InputException("add_to_many does not accept activities with 'to'")
         targets = [parse_feed_id(f, what="feeds item") for f in check_batch(feeds, "feeds", MAX_ADD_TO_MANY)]
@@ -89,7 +98,7 @@ class Client:
         with timed() as t:
             prepared = prepare_activity(activity)
             if targets:
-                fanout.add_to_many(self.backend, prepared, list(dict.fromkeys(targets)))
+                yield Fanout("add_to_many", (prepared, list(dict.fromkeys(targets))))
         return {"duration": t.duration}
 
     def get_activities(
@@ -101,11 +110,14 @@ class Client:
         **params: Any,
     ) -> dict[str, Any]:
         """Return activities by ``ids`` or by ``(foreign_id, time)`` pairs; unknown ones are omitted."""
+        return run(self.backend, self._get_activities(ids, foreign_id_times))
+
+    def _get_activities(self, ids: Sequence[str] | None, foreign_id_times: Sequence[Any] | None) -> Steps[dict[str, Any]]:
         if (ids is None) == (foreign_id_times is None):
             raise TypeError("One of ids or foreign_id_times must be provided")
         with timed() as t:
             keys = self._keys(ids, foreign_id_times)
-            stored = self.backend.get_activities(keys)
+            stored = yield Store("get_activities", (keys,))
             results = []
             for key in keys:
                 if key in stored:
@@ -132,6 +144,9 @@ class Client:
 
     def update_activities(self, activities: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Replace stored activities, identified by ``foreign_id`` and ``time``."""
+        return run(self.backend, self._update_activities(activities))
+
+    def _update_activities(self, activities: Sequence[dict[str, Any]]) -> Steps[dict[str, Any]]:
         if not isinstance(activities, (list, tuple, set)):
             raise TypeError("Activities parameter should be of type list")
         activities = list(activities)
@@ -144,14 +159,14 @@ class Client:
                     raise InputException(f"activities[{i}]: update_activities needs foreign_id and time")
                 data = {k: v for k, v in data.items() if k not in ("id", "origin")}
                 prepared.append(prepare_activity(data))
-            self._replace(prepared)
+            yield from self._replace(prepared)
         return {"duration": t.duration}
 
     def update_activity(self, activity: dict[str, Any]) -> dict[str, Any]:
         return self.update_activities([activity])
 
-    def _replace(self, prepared: list[PreparedActivity]) -> None:
-        stored = self.backend.get_activities([p.key for p in prepared])
+    def _replace(self, prepared: list[PreparedActivity]) -> Steps[None]:
+        stored = yield Store("get_activities", ([p.key for p in prepared],))
         for p in prepared:
             if p.key not in stored:
                 raise DoesNotExistException(
@@ -163,7 +178,7 @@ class Client:
                     f"activity {p.foreign_id!r}: 'to' cannot be changed by an update; "
                     "use feed.update_activity_to_targets()"
                 )
-        self.backend.replace_activities(prepared)
+        yield Store("replace_activities", (prepared,))
 
     def update_prepared(self, prepared: PreparedActivity) -> dict[str, Any] | None:
         """Bring a stored activity to ``prepared`` (model tracking's update).
@@ -173,8 +188,11 @@ class Client:
         activity moved between the old and new targets. ``None`` too when
         the activity is not stored.
         """
+        return run(self.backend, self._update_prepared(prepared))
+
+    def _update_prepared(self, prepared: PreparedActivity) -> Steps[dict[str, Any] | None]:
         with timed() as t:
-            stored = self.backend.get_activities([prepared.key]).get(prepared.key)
+            stored = (yield Store("get_activities", ([prepared.key],))).get(prepared.key)
             if stored is None:
                 return None
             old = serializer.loads(stored)
@@ -186,9 +204,9 @@ class Client:
                     get_group(slug_of(target))
                 added = [x for x in prepared.to if x not in old_to]
                 removed = [x for x in old_to if x not in prepared.to]
-                fanout.change_targets(self.backend, prepared, added, removed)
+                yield Fanout("change_targets", (prepared, added, removed))
             else:
-                self.backend.replace_activities([prepared])
+                yield Store("replace_activities", ([prepared],))
         return {"duration": t.duration}
 
     def activity_partial_update(
@@ -212,6 +230,9 @@ class Client:
 
     def activities_partial_update(self, updates: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Apply several partial updates ``{"id"|("foreign_id","time"), "set", "unset"}``."""
+        return run(self.backend, self._activities_partial_update(updates))
+
+    def _activities_partial_update(self, updates: Sequence[dict[str, Any]] | None) -> Steps[dict[str, Any]]:
         updates = list(updates or [])
         if len(updates) > MAX_BATCH:
             raise InputException(f"activities_partial_update takes at most {MAX_BATCH} changes")
@@ -224,7 +245,7 @@ class Client:
                     keys.append(id_to_key(activity_id(str(change["foreign_id"]), parse_time(change["time"]))))
                 else:
                     raise InputException(f"changes[{i}] needs id, or foreign_id and time")
-            stored = self.backend.get_activities(keys)
+            stored = yield Store("get_activities", (keys,))
             prepared = []
             for i, (key, change) in enumerate(zip(keys, updates)):
                 if key not in stored:
@@ -235,7 +256,7 @@ class Client:
                 if p.key != key:
                     raise InputException(f"changes[{i}]: id, time and foreign_id cannot be changed")
                 prepared.append(p)
-            self.backend.replace_activities(prepared)
+            yield Store("replace_activities", (prepared,))
         results = []
         for p in prepared:
             activity = decode(p.json, p.id)
@@ -247,11 +268,16 @@ class Client:
         self, feed_id: str, followers_slugs: Sequence[str] | None = None, following_slugs: Sequence[str] | None = None
     ) -> dict[str, Any]:
         """Count the followers and followings of ``feed_id``."""
+        return run(self.backend, self._follow_stats(feed_id, followers_slugs, following_slugs))
+
+    def _follow_stats(
+        self, feed_id: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
+    ) -> Steps[dict[str, Any]]:
         feed = parse_feed_id(feed_id)
         followers_slugs = [validate_slug(s) for s in followers_slugs] if followers_slugs else None
         following_slugs = [validate_slug(s) for s in following_slugs] if following_slugs else None
         with timed() as t:
-            followers, following = self.backend.follow_counts(feed, followers_slugs, following_slugs)
+            followers, following = yield Store("follow_counts", (feed, followers_slugs, following_slugs))
         return {
             "results": {
                 "followers": {"feed": feed, "count": followers},

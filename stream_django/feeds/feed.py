@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from stream_django import fanout
 from stream_django.backends.base import BaseStorageBackend, Group, Page
 from stream_django.engine import ids, serializer
 from stream_django.engine.activities import (
@@ -33,6 +32,7 @@ from stream_django.engine.feeds import (
 from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import DoesNotExistException, FeedConfigException, InputException
 from stream_django.feeds.follows import follow
+from stream_django.feeds.steps import Fanout, Steps, Store, run
 from stream_django.feeds.params import (
     DEFAULT_LIMIT,
     FALSE_VALUES,
@@ -87,19 +87,25 @@ class Feed:
     def add_prepared(self, activity: PreparedActivity) -> dict[str, Any]:
         """Add an activity already validated by ``prepare_activity`` (model
         tracking validates at save time and publishes after commit)."""
+        return run(self.backend, self._add_prepared(activity))
+
+    def _add_prepared(self, activity: PreparedActivity) -> Steps[dict[str, Any]]:
         with timed() as t:
-            result = self._add([activity])[0]
+            result = (yield from self._add([activity]))[0]
         result["duration"] = t.duration
         return result
 
     def add_activities(self, activity_list: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         """Add several activities, all or nothing; ``None`` for an empty list."""
+        return run(self.backend, self._add_activities(activity_list))
+
+    def _add_activities(self, activity_list: Sequence[dict[str, Any]]) -> Steps[dict[str, Any] | None]:
         if not activity_list:
             return None
         if len(activity_list) > MAX_BATCH:
             raise InputException(f"add_activities takes at most {MAX_BATCH} activities, got {len(activity_list)}")
         with timed() as t:
-            results = self._add(prepare_many(activity_list))
+            results = yield from self._add(prepare_many(activity_list))
         return {"activities": results, "duration": t.duration}
 
     def check_groups(self, activity: PreparedActivity | None = None) -> None:
@@ -114,16 +120,19 @@ class Feed:
         for target in activity.to if activity is not None else ():
             get_group(slug_of(target))
 
-    def _add(self, prepared: list[PreparedActivity]) -> list[dict[str, Any]]:
+    def _add(self, prepared: list[PreparedActivity]) -> Steps[list[dict[str, Any]]]:
         for activity in prepared:
             self.check_groups(activity)
         if not prepared:
             get_group(self.slug)
-        fanout.add_activities(self.backend, self.id, prepared)
+        yield Fanout("add_activities", (self.id, prepared))
         return [decode(a.json, a.id) for a in prepared]
 
     def remove_activity(self, activity_id: str | None = None, foreign_id: str | None = None) -> dict[str, Any]:
         """Remove by ``activity_id`` or ``foreign_id`` (here and everywhere it fanned out)."""
+        return run(self.backend, self._remove_activity(activity_id, foreign_id))
+
+    def _remove_activity(self, activity_id: str | None, foreign_id: str | None) -> Steps[dict[str, Any]]:
         if activity_id is None and foreign_id is None:
             raise InputException("remove_activity needs activity_id or foreign_id")
         get_group(self.slug)  # an unknown feed group raises here
@@ -131,25 +140,31 @@ class Feed:
             if activity_id is not None:
                 keys = [ids.id_to_key(activity_id, param="activity_id")]
             else:
-                keys = self.backend.keys_for_foreign_id(self.id, str(foreign_id), FeedLayout.current())
+                keys = yield Store("keys_for_foreign_id", (self.id, str(foreign_id), FeedLayout.current()))
             if keys:
-                fanout.remove_activities(self.backend, self.id, keys)
+                yield Fanout("remove_activities", (self.id, keys))
         return {"removed": activity_id if activity_id is not None else foreign_id, "duration": t.duration}
 
     def follow(
         self, target_feed_slug: Any, target_user_id: Any, activity_copy_limit: int | None = None, **extra_data: Any
     ) -> dict[str, Any]:
         """Follow the flat feed ``target_feed_slug:target_user_id``."""
+        return run(self.backend, self._follow(target_feed_slug, target_user_id, activity_copy_limit))
+
+    def _follow(self, target_feed_slug: Any, target_user_id: Any, activity_copy_limit: Any) -> Steps[dict[str, Any]]:
         with timed() as t:
-            follow(self.backend, [(self.id, feed_id(target_feed_slug, target_user_id))], activity_copy_limit)
+            yield from follow([(self.id, feed_id(target_feed_slug, target_user_id))], activity_copy_limit)
         return {"duration": t.duration}
 
     def unfollow(self, target_feed_slug: Any, target_user_id: Any, keep_history: bool = False) -> dict[str, Any]:
         """Stop following; purge its activities here unless ``keep_history``."""
+        return run(self.backend, self._unfollow(target_feed_slug, target_user_id, keep_history))
+
+    def _unfollow(self, target_feed_slug: Any, target_user_id: Any, keep_history: Any) -> Steps[dict[str, Any]]:
         target = feed_id(target_feed_slug, target_user_id)
         with timed() as t:
             get_group(self.slug)  # an unknown feed group raises here
-            fanout.unfollow_many(self.backend, [(self.id, target, parse_bool(keep_history, "keep_history"))])
+            yield Fanout("unfollow_many", ([(self.id, target, parse_bool(keep_history, "keep_history"))],))
         return {"duration": t.duration}
 
     def update_activity_to_targets(
@@ -161,6 +176,19 @@ class Feed:
         removed_targets: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Change the ``to`` targets of the activity ``(foreign_id, time)``."""
+        return run(
+            self.backend,
+            self._update_activity_to_targets(foreign_id, time, new_targets, added_targets, removed_targets),
+        )
+
+    def _update_activity_to_targets(
+        self,
+        foreign_id: str,
+        time: Any,
+        new_targets: Sequence[str] | None,
+        added_targets: Sequence[str] | None,
+        removed_targets: Sequence[str] | None,
+    ) -> Steps[dict[str, Any]]:
         if new_targets is not None and (added_targets or removed_targets):
             raise InputException("use new_targets, or added_targets/removed_targets, not both")
         added_set = set(parse_targets(added_targets))
@@ -169,7 +197,7 @@ class Feed:
             raise InputException(f"targets {sorted(added_set & removed_set)} are both added and removed")
         with timed() as t:
             key = ids.id_to_key(ids.activity_id(str(foreign_id), parse_time(time)))
-            stored = self.backend.get_activities([key]).get(key)
+            stored = (yield Store("get_activities", ([key],))).get(key)
             if stored is None:
                 raise DoesNotExistException(f"no activity with foreign_id {foreign_id!r} and time {time!r}")
             data = serializer.loads(stored)
@@ -185,7 +213,7 @@ class Feed:
             prepared = prepare_activity(data)
             added = [x for x in wanted if x not in current]
             removed = [x for x in current if x not in wanted]
-            fanout.change_targets(self.backend, prepared, added, removed)
+            yield Fanout("change_targets", (prepared, added, removed))
         activity = decode(prepared.json, prepared.id)
         activity.pop("origin")
         return {"activity": activity, "added": added, "removed": removed, "duration": t.duration}
@@ -195,6 +223,9 @@ class Feed:
     def get(self, enrich: bool = False, reactions: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         """Read a page: ``limit``, ``offset``, ``id_lt``/``id_lte``/``id_gt``/``id_gte``;
         on notification feeds also ``mark_seen`` / ``mark_read``."""
+        return run(self.backend, self._get(reactions, params))
+
+    def _get(self, reactions: dict[str, Any] | None, params: dict[str, Any]) -> Steps[dict[str, Any]]:
         group = self.group
         if reactions is not None and not isinstance(reactions, dict):
             raise TypeError("reactions must be a dict")
@@ -209,9 +240,9 @@ class Feed:
         with timed() as t:
             page = self._page(params, aggregated=group.is_aggregated)
             if group.is_aggregated:
-                response = self._get_groups(group, page, params)
+                response = yield from self._get_groups(group, page, params)
             else:
-                entries = self.backend.read_feed(self.id, page)
+                entries = yield Store("read_feed", (self.id, page))
                 response = {"results": [decode(e.json, ids.key_to_id(e.key), e.origin) for e in entries]}
             results = response["results"]
             if page.limit and len(results) == page.limit:
@@ -238,7 +269,7 @@ class Feed:
             **cursors,
         )
 
-    def _get_groups(self, group: FeedGroup, page: Page, params: dict[str, Any]) -> dict[str, Any]:
+    def _get_groups(self, group: FeedGroup, page: Page, params: dict[str, Any]) -> Steps[dict[str, Any]]:
         marks: dict[str, bool | list[str]] = {}
         for name in ("mark_seen", "mark_read"):
             value = params.get(name, False)
@@ -252,7 +283,7 @@ class Feed:
                 marks[name] = [decode_group_name(v, name) for v in value]
             else:
                 marks[name] = parse_bool(value, name)
-        stored = self.backend.read_groups(self.id, group, page, **marks)
+        stored = yield Store("read_groups", (self.id, group, page, marks["mark_seen"], marks["mark_read"]))
         response: dict[str, Any] = {"results": [self._group_result(group, g) for g in stored.groups]}
         if group.is_notification:
             response["unseen"] = stored.unseen
@@ -278,20 +309,20 @@ class Feed:
 
     def followers(self, offset: int = 0, limit: int = 25, feeds: Sequence[str] | None = None) -> dict[str, Any]:
         """Feeds following this one, newest first; ``feeds`` filters by follower."""
-        return self._follows(self.backend.followers, offset, limit, feeds)
+        return run(self.backend, self._follows("followers", offset, limit, feeds))
 
     def following(self, offset: int = 0, limit: int = 25, feeds: Sequence[str] | None = None) -> dict[str, Any]:
         """Feeds this one follows, newest first; ``feeds`` filters by target ("do I follow X?")."""
-        return self._follows(self.backend.following, offset, limit, feeds)
+        return run(self.backend, self._follows("following", offset, limit, feeds))
 
-    def _follows(self, read: Any, offset: Any, limit: Any, feeds: Any) -> dict[str, Any]:
+    def _follows(self, read: str, offset: Any, limit: Any, feeds: Any) -> Steps[dict[str, Any]]:
         offset = parse_int(offset, "offset", maximum=MAX_OFFSET)
         limit = parse_int(limit, "limit", maximum=MAX_FOLLOW_LIMIT)
         if isinstance(feeds, str):
             feeds = [f for f in feeds.split(",") if f]
         among = [parse_feed_id(f, what="feeds filter") for f in feeds] if feeds else None
         with timed() as t:
-            rows = read(self.id, offset, limit, among)
+            rows = yield Store(read, (self.id, offset, limit, among))
         return {
             "results": [
                 {"feed_id": r.source, "target_id": r.target, "created_at": r.created_at, "updated_at": r.updated_at}

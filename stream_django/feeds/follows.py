@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stream_django import fanout
-from stream_django.backends.base import BaseStorageBackend
 from stream_django.conf import stream_settings
 from stream_django.engine.feeds import get_group, slug_of
 from stream_django.exceptions import FeedConfigException, InputException
 from stream_django.feeds.params import MAX_COPY_LIMIT, parse_int
+from stream_django.feeds.steps import Fanout, Steps
 
 
-def follow(backend: BaseStorageBackend, pairs: Sequence[tuple[str, str]], activity_copy_limit: Any) -> None:
+def follow(pairs: Sequence[tuple[str, str]], activity_copy_limit: Any) -> Steps[None]:
     """Make each ``(source, target)`` follow, copying ``activity_copy_limit``
     activities (default ``STREAM_ACTIVITY_COPY_LIMIT``); validate everything first."""
     copy_limit = stream_settings.ACTIVITY_COPY_LIMIT if activity_copy_limit is None else activity_copy_limit
@@ -28,4 +27,4 @@ def follow(backend: BaseStorageBackend, pairs: Sequence[tuple[str, str]], activi
             raise InputException(f"feed {source!r} cannot follow itself")
         if not target_group.is_flat:
             raise FeedConfigException(f"only flat feeds can be followed; {target!r} is {target_group.type}")
-    fanout.follow_many(backend, list(dict.fromkeys(pairs)), copy_limit)
+    yield Fanout("follow_many", (list(dict.fromkeys(pairs)), copy_limit))
