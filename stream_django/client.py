@@ -5,13 +5,18 @@ With the database or Redis backend it is a ``stream_django.feeds.Client``
 with stream-python's methods; with the getstream backend it is stream-python's
 own ``stream.Client``. It is resolved on each use, so ``override_settings``
 of ``STREAM_BACKEND`` takes effect at once.
+
+``async_stream_client`` is its async twin (stream-python's
+``stream.connect(..., use_async=True)``): the same methods as coroutines,
+``await async_stream_client.feed("user", 1).get(limit=10)``; see the
+"Async API" section of docs/feeds-api.md.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from stream_django.feeds import get_client
+from stream_django.feeds import get_async_client, get_client
 
 if TYPE_CHECKING:
     from stream_django.feeds.protocol import StreamClient
@@ -25,11 +30,17 @@ def init_client(raise_config_error: bool = False) -> StreamClient:
 class _StreamClientProxy:
     """Forwards every attribute to the configured backend's client."""
 
+    def __init__(self, resolve: Any = get_client, name: str = "stream_client") -> None:
+        self._resolve = resolve
+        self._name = name
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(get_client(), name)
+        return getattr(self._resolve(), name)
 
     def __repr__(self) -> str:
-        return f"<stream_client -> {get_client()!r}>"
+        return f"<{self._name} -> {self._resolve()!r}>"
 
 
 stream_client: StreamClient = cast("StreamClient", _StreamClientProxy())
+#: The async client of the configured backend (``get_async_client()``), resolved on each use.
+async_stream_client: Any = _StreamClientProxy(get_async_client, "async_stream_client")

@@ -370,6 +370,56 @@ class BaseStorageBackend(BaseBackend):
         return how many followed feeds were rebuilt."""
         raise self.unsupported("holder rebuild", "rebuild_holders")
 
+    # -- async -----------------------------------------------------------
+    #
+    # The async API (``stream_django.feeds.aio``) awaits the primitives of
+    # the writes and reads sections through ``acall``. By default the sync
+    # method runs in a worker thread through asgiref's ``sync_to_async``
+    # with ``thread_sensitive=True``: the one thread Django runs ORM calls
+    # from async code in, so a transaction and its connection stay in one
+    # thread. A backend with an async client overrides ``acall`` and sets
+    # ``native_async`` (Redis, with ``redis.asyncio``).
+
+    #: The primitives ``acall`` awaits.
+    ASYNC_METHODS = frozenset(
+        {
+            "add_activities",
+            "add_to_many",
+            "remove_activities",
+            "keys_for_foreign_id",
+            "follow_many",
+            "unfollow_many",
+            "replace_activities",
+            "change_targets",
+            "read_feed",
+            "read_groups",
+            "feed_length",
+            "get_activities",
+            "followers",
+            "following",
+            "follow_counts",
+        }
+    )
+
+    native_async = False
+    """Does ``acall`` do its I/O on the event loop, without a thread?"""
+
+    def async_method(self, method: str) -> Any:
+        """Return the sync primitive ``method``, refusing a name that is not
+        one of ``ASYNC_METHODS``."""
+        if method not in self.ASYNC_METHODS:
+            raise AttributeError(f"{type(self).__name__} has no awaitable storage method {method!r}")
+        return getattr(self, method)
+
+    async def acall(self, method: str, *args: Any) -> Any:
+        """Await the storage primitive ``method`` (one of ``ASYNC_METHODS``) with ``args``."""
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.async_method(method), thread_sensitive=True)(*args)
+
+    async def aclose(self) -> None:
+        """Release the connections the running event loop holds."""
+
     # -- reads -----------------------------------------------------------
 
     @abstractmethod

@@ -19,7 +19,6 @@ from stream_django.exceptions import DoesNotExistException, InputException
 from stream_django.feeds.changes import apply_changes, required_field
 from stream_django.feeds.feed import Feed
 from stream_django.feeds.follows import follow
-from stream_django.feeds.steps import Fanout, Steps, Store, run
 from stream_django.feeds.params import (
     MAX_ADD_TO_MANY,
     MAX_BATCH,
@@ -28,6 +27,22 @@ from stream_django.feeds.params import (
     parse_bool,
     timed,
 )
+from stream_django.feeds.steps import Fanout, Steps, Store, run
+
+
+def partial_change(
+    id: str | None, foreign_id: str | None, time: Any, set: dict[str, Any] | None, unset: Sequence[str] | None
+) -> dict[str, Any]:
+    """The change ``activity_partial_update`` makes, as ``activities_partial_update`` takes it."""
+    if id is not None:
+        change: dict[str, Any] = {"id": id}
+    elif foreign_id is not None and time is not None:
+        change = {"foreign_id": foreign_id, "time": time}
+    else:
+        raise TypeError("The id or foreign_id+time parameters must be provided")
+    change["set"] = set or {}
+    change["unset"] = list(unset or [])
+    return change
 
 
 class Client:
@@ -112,7 +127,9 @@ class Client:
         """Return activities by ``ids`` or by ``(foreign_id, time)`` pairs; unknown ones are omitted."""
         return run(self.backend, self._get_activities(ids, foreign_id_times))
 
-    def _get_activities(self, ids: Sequence[str] | None, foreign_id_times: Sequence[Any] | None) -> Steps[dict[str, Any]]:
+    def _get_activities(
+        self, ids: Sequence[str] | None, foreign_id_times: Sequence[Any] | None
+    ) -> Steps[dict[str, Any]]:
         if (ids is None) == (foreign_id_times is None):
             raise TypeError("One of ids or foreign_id_times must be provided")
         with timed() as t:
@@ -218,15 +235,7 @@ class Client:
         unset: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Set and unset fields (dotted paths) of one activity."""
-        if id is not None:
-            change: dict[str, Any] = {"id": id}
-        elif foreign_id is not None and time is not None:
-            change = {"foreign_id": foreign_id, "time": time}
-        else:
-            raise TypeError("The id or foreign_id+time parameters must be provided")
-        change["set"] = set or {}
-        change["unset"] = list(unset or [])
-        return self.activities_partial_update([change])
+        return self.activities_partial_update([partial_change(id, foreign_id, time, set, unset)])
 
     def activities_partial_update(self, updates: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Apply several partial updates ``{"id"|("foreign_id","time"), "set", "unset"}``."""

@@ -32,7 +32,6 @@ from stream_django.engine.feeds import (
 from stream_django.engine.plan import FeedLayout
 from stream_django.exceptions import DoesNotExistException, FeedConfigException, InputException
 from stream_django.feeds.follows import follow
-from stream_django.feeds.steps import Fanout, Steps, Store, run
 from stream_django.feeds.params import (
     DEFAULT_LIMIT,
     FALSE_VALUES,
@@ -49,6 +48,7 @@ from stream_django.feeds.params import (
     parse_int,
     timed,
 )
+from stream_django.feeds.steps import Fanout, Steps, Store, run
 
 if TYPE_CHECKING:
     from stream_django.feeds.protocol import StreamClient

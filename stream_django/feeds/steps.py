@@ -60,4 +60,4 @@ def run(backend: BaseStorageBackend, steps: Steps[T]) -> T:
         while True:
             step = steps.send(execute(backend, step))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
