@@ -9,6 +9,9 @@ instance is deleted. Writes happen
 after the saving transaction commits (``STREAM_PUBLISH_ON_COMMIT``), so a
 rolled-back save publishes nothing. The activity is built and validated at
 save time, inside the transaction: an invalid activity raises there.
+
+Async code has the ``a`` twins of the methods that reach the store
+(``afollow_user``, ``aadd_activity_to_feed``...), over ``async_stream_client``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import functools
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from stream_django.activity import Activity, model_content_type
 from stream_django.backends import get_backend
-from stream_django.client import stream_client
+from stream_django.client import async_stream_client, stream_client
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity, parse_time, prepare_activity
@@ -110,6 +114,60 @@ class FeedManager:
         target = self.get_user_feed(target_user_id)
         for feed in self.get_news_feeds(user_id).values():
             feed.unfollow(target.slug, target.user_id)
+
+    # -- async twins (the feeds of async_stream_client) --------------------
+
+    def get_async_feed(self, feed: str, user_id: Any) -> Any:
+        """Return the async twin of ``get_feed(feed, user_id)`` (no I/O)."""
+        if isinstance(user_id, models.Model):
+            user_id = user_id.pk
+        return async_stream_client.feed(feed, user_id)
+
+    def get_async_news_feeds(self, user_id: Any) -> dict[str, Any]:
+        """Return ``{name: async feed}`` for each of ``STREAM_NEWS_FEEDS``."""
+        return {name: self.get_async_feed(slug, user_id) for name, slug in self.news_feeds.items()}
+
+    async def afollow_user(self, user_id: Any, target_user_id: Any) -> None:
+        """``follow_user``, awaited."""
+        target = self.get_async_feed(self.user_feed, target_user_id)
+        for feed in self.get_async_news_feeds(user_id).values():
+            await feed.follow(target.slug, target.user_id)
+
+    async def aunfollow_user(self, user_id: Any, target_user_id: Any) -> None:
+        """``unfollow_user``, awaited."""
+        target = self.get_async_feed(self.user_feed, target_user_id)
+        for feed in self.get_async_news_feeds(user_id).values():
+            await feed.unfollow(target.slug, target.user_id)
+
+    def _activity_of(self, instance: Any, operation: str = ADD) -> tuple[Any, dict[str, Any]]:
+        """The async actor feed of ``instance`` and its activity (for a
+        removal, its foreign id only); may query the database (related
+        objects), so async code calls it in a thread."""
+        feed = self.get_async_feed(self.get_actor_feed(instance), instance.activity_actor_id)
+        if operation == REMOVE:
+            return feed, {"foreign_id": instance.activity_foreign_id}
+        return feed, instance.create_activity()
+
+    async def aadd_activity_to_feed(self, instance: Any) -> Any:
+        """``add_activity_to_feed``, awaited."""
+        feed, activity = await sync_to_async(self._activity_of)(instance)
+        return await feed.add_activity(activity)
+
+    async def aremove_activity_from_feed(self, instance: Any) -> Any:
+        """``remove_activity_from_feed``, awaited."""
+        feed, activity = await sync_to_async(self._activity_of)(instance, REMOVE)
+        return await feed.remove_activity(foreign_id=activity["foreign_id"])
+
+    async def aupdate_activity_in_feed(self, instance: Any) -> Any:
+        """``update_activity_in_feed``, awaited (in Django's sync thread: an
+        update may read the published time and move the activity, in one
+        transaction on the database)."""
+        return await sync_to_async(self.update_activity_in_feed)(instance)
+
+    async def async_activity(self, instance: Any) -> Any:
+        """``sync_activity``, awaited (in Django's sync thread, like
+        ``aupdate_activity_in_feed``)."""
+        return await sync_to_async(self.sync_activity)(instance)
 
     # -- publishing ------------------------------------------------------
 

@@ -10,13 +10,16 @@ and the modules of ``ASYNC_MODULES`` on the others (CI time).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 
+from stream_django.backends import get_backend
 from stream_django.feeds import get_async_client, get_client
 from tests import redis_support
 from tests.local_backends import LOCAL_BACKENDS, use_backend
@@ -29,33 +32,52 @@ ASYNC_MODULES = {"test_flat", "test_aggregated", "test_follows", "test_client"}
 
 class SyncAdapter:
     """A sync face over an async client or feed: each coroutine method is
-    awaited in an event loop of its own (``async_to_sync``), then the
-    loop's connections are closed, as at the end of a request."""
+    awaited through ``run``."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, run: Callable[[Any], Any]) -> None:
         self._target = target
+        self._run = run
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if name == "feed":
-            return lambda *args: SyncAdapter(value(*args))
+            return lambda *args: SyncAdapter(value(*args), self._run)
         if not inspect.iscoroutinefunction(value):
             return value
-        backend = self._target.backend
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return await value(*args, **kwargs)
-            finally:
-                await backend.aclose()
-
-        return async_to_sync(call)
+        return lambda *args, **kwargs: self._run(value(*args, **kwargs))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SyncAdapter) and other._target == self._target
 
     def __hash__(self) -> int:
         return hash(self._target)
+
+
+def in_own_loop(coroutine: Any) -> Any:
+    """Await ``coroutine`` with ``async_to_sync``: in an event loop of its
+    own, Django's sync thread being this one (so the ORM calls of the
+    database backend share the test's transaction), then close the loop's
+    connections, as at the end of a request."""
+    backend = get_backend()
+
+    async def main() -> Any:
+        try:
+            return await coroutine
+        finally:
+            await backend.aclose()
+
+    return async_to_sync(main)()
+
+
+@pytest.fixture
+def event_loop_runner():
+    """Await coroutines in one event loop for the whole test, as an ASGI
+    worker does: the Redis clients of that loop are reused, and closed at
+    the end (a Redis Cluster client's first use reads the slot table)."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.run_until_complete(get_backend().aclose())
+    loop.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -66,15 +88,18 @@ def backend_name(request):
 @pytest.fixture(params=APIS)
 def api(request):
     full = os.environ.get("STREAM_TEST_DB", "sqlite") == "sqlite" and redis_support.FLAVOUR == "redis"
-    if request.param == "async" and not full:
-        if request.module.__name__.rsplit(".", 1)[-1] not in ASYNC_MODULES:
-            pytest.skip("the async API runs this module on the SQLite leg only (see ASYNC_MODULES)")
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    if request.param == "async" and not full and module not in ASYNC_MODULES:
+        pytest.skip("the async API runs this module on the SQLite leg only (see ASYNC_MODULES)")
     return request.param
 
 
 @pytest.fixture
 def feeds(request, backend_name, api, settings, db):
     use_backend(request, settings, backend_name)
-    if api == "async":
-        return SyncAdapter(get_async_client())
-    return get_client()
+    if api == "sync":
+        return get_client()
+    if get_backend().native_async:
+        # Nothing reaches the ORM: one loop for the test, in this thread.
+        return SyncAdapter(get_async_client(), request.getfixturevalue("event_loop_runner"))
+    return SyncAdapter(get_async_client(), in_own_loop)

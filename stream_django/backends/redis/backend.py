@@ -26,6 +26,7 @@ module              holds
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from django.core import checks
@@ -34,6 +35,7 @@ from django.utils.translation import gettext as _
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.redis import connection
 from stream_django.backends.redis.chunks import Chunks
+from stream_django.backends.redis.commands import BoundRounds
 from stream_django.backends.redis.erasure import Erasure
 from stream_django.backends.redis.follows import Follows
 from stream_django.backends.redis.keys import DEFAULT_PREFIX
@@ -53,6 +55,7 @@ class RedisBackend(Chunks, Writes, Follows, Erasure, Reads, Maintenance, BaseSto
     """
 
     name = "redis"
+    native_async = True
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         from stream_django.conf import stream_settings
@@ -89,11 +92,19 @@ class RedisBackend(Chunks, Writes, Follows, Erasure, Reads, Maintenance, BaseSto
         self.client_options = client_options
         self.url = stream_settings.REDIS_URL
         self._redis = None
+        self._aredis = weakref.WeakKeyDictionary()
         try:
             #: Whether STREAM_REDIS_URL names a cluster (a list of node URLs).
             self.cluster = connection.parse_urls(self.url)[1]
         except InvalidStreamBackend:
             self.cluster = False  # reported by check(), raised at first use
+
+    async def acall(self, method: str, *args: Any) -> Any:
+        """Await ``method`` on the event loop's ``redis.asyncio`` client."""
+        bound = self.async_method(method)
+        if isinstance(bound, BoundRounds):
+            return await bound.aio(*args)
+        return await super().acall(method, *args)
 
     # -- configuration -----------------------------------------------------
 

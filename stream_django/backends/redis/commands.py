@@ -7,13 +7,21 @@ before any reply is read). Scripts go as ``EVALSHA`` and are loaded only
 when a server answers ``NOSCRIPT``. Failing to reach Redis raises
 ``BackendUnavailable`` naming the address (the backend's ``close()`` and
 ``address`` of the life-cycle section are here too).
+
+An operation that is more than one round trip, or that the async API
+awaits, is written once as ``Rounds``: a generator that yields each list of
+calls and receives their results. ``rounds`` turns it into a method that
+sends them with the sync client, and whose ``aio`` awaits them on a
+``redis.asyncio`` client (``_adrive``): the two differ only in the I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import asyncio
+import weakref
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from stream_django.backends.redis import connection, scripts
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
@@ -26,6 +34,40 @@ if TYPE_CHECKING:
 #: ``(command, args)``: a redis-py pipeline method and its arguments, or
 #: ``("script:NAME", (keys, argv))`` for one of ``scripts.SCRIPTS``.
 Call = tuple[str, tuple[Any, ...]]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+#: An operation as round trips: yields lists of calls, receives their results.
+Rounds = Generator[list[Call], list[Any], T]
+
+
+class BoundRounds(Generic[P, T]):
+    """A ``rounds`` method of one backend: call it (sync), ``await`` its
+    ``aio(...)``, or ``yield from`` its ``steps(...)`` in other ``Rounds``."""
+
+    def __init__(self, owner: Commands, function: Callable[Concatenate[Any, P], Rounds[T]]) -> None:
+        self.owner = owner
+        self.function = function
+
+    def steps(self, *args: P.args, **kwargs: P.kwargs) -> Rounds[T]:
+        return self.function(self.owner, *args, **kwargs)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.owner._drive(self.function(self.owner, *args, **kwargs))
+
+    async def aio(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.owner._adrive(self.function(self.owner, *args, **kwargs))
+
+
+class rounds(Generic[P, T]):
+    """Decorator: a method written as ``Rounds`` (see ``BoundRounds``)."""
+
+    def __init__(self, function: Callable[Concatenate[Any, P], Rounds[T]]) -> None:
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, owner: Commands, cls: type | None = None) -> BoundRounds[P, T]:
+        return BoundRounds(owner, self.function)
 
 
 #: The plain commands the backend sends that only read: repeated, in order,
@@ -45,6 +87,8 @@ class Commands:
     #: Whether ``url`` names a Redis Cluster.
     cluster: bool
     _redis: Redis | RedisCluster | None
+    #: The ``redis.asyncio`` client of each event loop (``_aclient``).
+    _aredis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
 
     @property
     def address(self) -> str:
@@ -62,15 +106,7 @@ class Commands:
     def redis(self) -> Redis | RedisCluster:
         """The redis-py client (``Redis`` or ``RedisCluster``), shared per process."""
         if self._redis is None:
-            if self.url is None or self.url == "":
-                raise InvalidStreamBackend("STREAM_REDIS_URL is not set (the redis backend needs it)")
-            try:
-                import redis  # noqa: F401
-            except ImportError:
-                raise InvalidStreamBackend(
-                    "the redis backend needs redis-py: pip install 'django-activity-feeds[redis]'"
-                ) from None
-            nodes, cluster = connection.parse_urls(self.url)
+            nodes, cluster = self._nodes()
             import redis.exceptions as rex
 
             with self._guard():
@@ -80,10 +116,66 @@ class Commands:
                     raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
         return self._redis
 
+    def _nodes(self) -> tuple[list[connection.Node], bool]:
+        """The nodes of ``STREAM_REDIS_URL``, once redis-py is known to be there."""
+        if self.url is None or self.url == "":
+            raise InvalidStreamBackend("STREAM_REDIS_URL is not set (the redis backend needs it)")
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise InvalidStreamBackend(
+                "the redis backend needs redis-py: pip install 'django-activity-feeds[redis]'"
+            ) from None
+        return connection.parse_urls(self.url)
+
+    async def _aclient(self) -> Any:
+        """The ``redis.asyncio`` client of the running event loop (its
+        connections cannot serve another loop), built on first use."""
+        loop = asyncio.get_running_loop()
+        client = self._aredis.get(loop)
+        if client is None:
+            nodes, cluster = self._nodes()
+            import redis.exceptions as rex
+
+            client = connection.build_async(nodes, cluster, self.client_options)
+            if cluster:
+                with self._guard():
+                    try:
+                        await client.initialize()  # the slot table, for _evalsha
+                    except rex.RedisClusterException as e:
+                        raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
+            self._aredis[loop] = client
+        return client
+
     def close(self) -> None:
         if self._redis is not None:
             connection.disconnect(self._redis)
             self._redis = None
+
+    async def aclose(self) -> None:
+        client = self._aredis.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    # -- driving Rounds ------------------------------------------------------
+
+    def _drive(self, steps: Rounds[T]) -> T:
+        """Run ``steps`` with the sync client."""
+        try:
+            calls = next(steps)
+            while True:
+                calls = steps.send(self._run(calls))
+        except StopIteration as done:
+            return done.value
+
+    async def _adrive(self, steps: Rounds[T]) -> T:
+        """Run ``steps`` with the event loop's ``redis.asyncio`` client."""
+        try:
+            calls = next(steps)
+            while True:
+                calls = steps.send(await self._arun(calls))
+        except StopIteration as done:
+            return done.value
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -101,36 +193,77 @@ class Commands:
         """Send ``calls`` in one pipeline (on a cluster: one per node, all
         written before any reply is read); errors come back as values."""
         with self._guard():
-            pipe = self.redis.pipeline(transaction=False)
-            for command, args in calls:
-                if command.startswith("script:"):
-                    keys, argv = args
-                    self._evalsha(pipe, command[7:], keys, argv)
-                else:
-                    getattr(pipe, command)(*args)
-            return pipe.execute(raise_on_error=False)
+            return self._queue(self.redis, calls).execute(raise_on_error=False)
+
+    async def _asend(self, calls: Sequence[Call]) -> list[Any]:
+        """``_send`` on the event loop's client."""
+        client = await self._aclient()
+        with self._guard():
+            return cast("list[Any]", await self._queue(client, calls).execute(raise_on_error=False))
+
+    def _queue(self, client: Any, calls: Sequence[Call]) -> Any:
+        """A pipeline of ``client`` (sync or async) with ``calls`` queued."""
+        pipe = client.pipeline(transaction=False)
+        for command, args in calls:
+            if command.startswith("script:"):
+                keys, argv = args
+                self._evalsha(client, pipe, command[7:], keys, argv)
+            else:
+                getattr(pipe, command)(*args)
+        return pipe
 
     def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
         """Run ``calls`` in one pipeline and return their results."""
-        import redis.exceptions as rex
-
         if not calls:
             return []
         out = self._send(calls)
-        missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
-        if missing:
-            # The server does not know a script (first use, restart,
-            # failover): load them all and repeat the calls that did not run
-            # (a NOSCRIPT reply means the script did nothing), in order, with
-            # every read queued after one of them, so that no read answers as
-            # if a write queued before it had not happened (a follow's copy
-            # reading the feed before the follow was recorded, say).
+        redo = self._redo(calls, out)
+        if redo:
             with self._guard():
                 for source in scripts.SCRIPTS.values():
                     self.redis.script_load(source)
-            redo = [i for i in range(missing[0], len(calls)) if i in missing or calls[i][0] in READS]
             for i, result in zip(redo, self._send([calls[i] for i in redo])):
                 out[i] = result
+        return self._checked(out)
+
+    async def _apipeline(self, calls: Sequence[Call]) -> list[Any]:
+        """``_pipeline`` on the event loop's client."""
+        if not calls:
+            return []
+        out = await self._asend(calls)
+        redo = self._redo(calls, out)
+        if redo:
+            client = await self._aclient()
+            with self._guard():
+                for source in scripts.SCRIPTS.values():
+                    await client.script_load(source)
+            for i, result in zip(redo, await self._asend([calls[i] for i in redo])):
+                out[i] = result
+        return self._checked(out)
+
+    @staticmethod
+    def _redo(calls: Sequence[Call], out: list[Any]) -> list[int]:
+        """Which calls to send again once the scripts are loaded.
+
+        When a server does not know a script (first use, restart,
+        failover), the scripts are loaded and the calls that did not run (a
+        NOSCRIPT reply means the script did nothing) are repeated, in order,
+        with every read queued after one of them, so that no read answers as
+        if a write queued before it had not happened (a follow's copy reading
+        the feed before the follow was recorded, say).
+        """
+        import redis.exceptions as rex
+
+        missing = [i for i, r in enumerate(out) if isinstance(r, rex.NoScriptError)]
+        if not missing:
+            return []
+        return [i for i in range(missing[0], len(calls)) if i in missing or calls[i][0] in READS]
+
+    def _checked(self, out: list[Any]) -> list[Any]:
+        """``out``, once no reply is an error (raised, a connection error as
+        ``BackendUnavailable``)."""
+        import redis.exceptions as rex
+
         for result in out:
             if isinstance(result, (rex.ConnectionError, rex.TimeoutError)):
                 raise BackendUnavailable(f"the {self.address} cannot be reached: {result}") from result
@@ -146,7 +279,16 @@ class Commands:
             results.extend(self._pipeline(calls[start : start + self.batch_size]))
         return results
 
-    def _evalsha(self, pipe: Pipeline | ClusterPipeline, name: str, keys: Sequence[str], argv: Sequence[Any]) -> None:
+    async def _arun(self, calls: Sequence[Call]) -> list[Any]:
+        """``_run`` on the event loop's client."""
+        results: list[Any] = []
+        for start in range(0, len(calls), self.batch_size):
+            results.extend(await self._apipeline(calls[start : start + self.batch_size]))
+        return results
+
+    def _evalsha(
+        self, client: Any, pipe: Pipeline | ClusterPipeline, name: str, keys: Sequence[str], argv: Sequence[Any]
+    ) -> None:
         """Queue script ``name`` on ``pipe``.
 
         ``execute_command``, because redis-py's cluster pipeline refuses the
@@ -154,8 +296,13 @@ class Commands:
         given, found from the client's slot table, because otherwise redis-py
         asks a server for the keys of every EVALSHA (a round trip each).
         """
-        options = {"target_nodes": cast("RedisCluster", self._redis).get_node_from_key(keys[0])} if self.cluster else {}
+        options = {"target_nodes": cast("RedisCluster", client).get_node_from_key(keys[0])} if self.cluster else {}
         pipe.execute_command("EVALSHA", scripts.SHAS[name], len(keys), *keys, *argv, **options)
 
     def _call(self, command: str, *args: Any) -> Any:
         return self._pipeline([(command, args)])[0]
+
+    @staticmethod
+    def _one(command: str, *args: Any) -> Rounds[Any]:
+        """The ``Rounds`` of one call: ``x = yield from self._one(...)``."""
+        return (yield [(command, args)])[0]

@@ -127,10 +127,8 @@ def get_client(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any
     return client
 
 
-def _build(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
-    import redis
-    from redis.cluster import ClusterNode, RedisCluster
-
+def _kwargs(nodes: list[Node], options: dict[str, Any]) -> dict[str, Any]:
+    """The client keyword arguments of every client, sync or async."""
     kwargs: dict[str, Any] = {"decode_responses": True, **options}
     first = nodes[0]
     if first.username and "username" not in kwargs:
@@ -139,24 +137,71 @@ def _build(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
         kwargs["password"] = first.password
     if first.scheme == "rediss":
         kwargs["ssl"] = True
-    if cluster:
-        return RedisCluster(startup_nodes=[ClusterNode(n.host, n.port) for n in nodes], **kwargs)
-    kwargs.pop("read_from_replicas", None)
-    if not kwargs.get("retry_on_timeout"):
-        # Reconnect and resend after a broken connection, but not after a
-        # timeout: the server may have run the commands, and the reference
-        # counts of activity bodies must not change twice.
-        from redis.backoff import ExponentialWithJitterBackoff
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.retry import Retry
+    return kwargs
 
-        kwargs["retry"] = Retry(ExponentialWithJitterBackoff(base=0.01, cap=1.0), 3, (RedisConnectionError,))
-    connection_class = redis.SSLConnection if first.scheme == "rediss" else redis.Connection
+
+def _single(kwargs: dict[str, Any], retry: Any) -> dict[str, Any]:
+    """``kwargs`` for a single server's connection pool.
+
+    Reconnect and resend after a broken connection, but not after a timeout:
+    the server may have run the commands, and the reference counts of
+    activity bodies must not change twice.
+    """
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    kwargs = dict(kwargs)
+    kwargs.pop("read_from_replicas", None)
     kwargs.pop("ssl", None)
-    pool = redis.ConnectionPool(
+    if not kwargs.get("retry_on_timeout"):
+        kwargs["retry"] = retry(ExponentialWithJitterBackoff(base=0.01, cap=1.0), 3, (RedisConnectionError,))
+    return kwargs
+
+
+def _build(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
+    import redis
+    import redis.cluster
+    import redis.retry
+
+    return _client(redis, redis.cluster, redis.retry.Retry, nodes, cluster, options)
+
+
+def build_async(nodes: list[Node], cluster: bool, options: dict[str, Any]) -> Any:
+    """Return a ``redis.asyncio`` client for this configuration; it serves
+    the event loop it is first used in. A cluster client needs
+    ``await client.initialize()`` before its slot table is known."""
+    import redis.asyncio as aredis
+    import redis.asyncio.cluster
+    import redis.asyncio.retry
+
+    return _client(aredis, redis.asyncio.cluster, redis.asyncio.retry.Retry, nodes, cluster, options)
+
+
+def _client(
+    package: Any, cluster_module: Any, retry: Any, nodes: list[Node], cluster: bool, options: dict[str, Any]
+) -> Any:
+    """Build a client with ``package`` (``redis`` or ``redis.asyncio``) and its
+    ``cluster_module`` and ``Retry``; both kinds take the same arguments."""
+    kwargs = _kwargs(nodes, options)
+    if cluster:
+        import inspect
+
+        accepted = inspect.signature(cluster_module.RedisCluster).parameters
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        refused = [] if open_ended else sorted(k for k in kwargs if k not in accepted)
+        if refused:
+            raise InvalidStreamBackend(
+                f"{cluster_module.__name__}.RedisCluster does not take the client options {refused}"
+            )
+        startup = [cluster_module.ClusterNode(n.host, n.port) for n in nodes]
+        return cluster_module.RedisCluster(startup_nodes=startup, **kwargs)
+    first = nodes[0]
+    connection_class = package.SSLConnection if first.scheme == "rediss" else package.Connection
+    kwargs = _single(kwargs, retry)
+    pool = package.ConnectionPool(
         connection_class=connection_class, host=first.host, port=first.port, db=first.db, **kwargs
     )
-    return redis.Redis(connection_pool=pool)
+    return package.Redis(connection_pool=pool)
 
 
 def disconnect(client: Any) -> None:

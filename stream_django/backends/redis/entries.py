@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from stream_django.backends.redis.commands import Call, Commands
+from stream_django.backends.redis.commands import Call, Commands, Rounds, rounds
 from stream_django.backends.redis.keys import Keys
 from stream_django.engine import serializer
 from stream_django.engine.feeds import FeedGroup
@@ -125,26 +125,27 @@ class Entries(Keys, Commands):
         """``{key: origin}`` of a ``*_FIND`` reply."""
         return {flat[i]: (flat[i + 1] or None) for i in range(0, len(flat), 2)}
 
-    def _release(self, released: Counter[str]) -> None:
+    @rounds
+    def _release(self, released: Counter[str]) -> Rounds[None]:
         """Drop references; bodies nothing points to go (with their index entry)."""
-        self._run(
-            [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
-        )
+        yield [("script:BODY_RELEASE", (self._body_keys(k), [n, self.prefix, k])) for k, n in released.items() if n > 0]
 
-    def _remove_from_each(self, removing: dict[str, list[str]], layout: FeedLayout) -> Counter[str]:
+    @rounds
+    def _remove_from_each(self, removing: dict[str, list[str]], layout: FeedLayout) -> Rounds[Counter[str]]:
         """Remove from each feed of ``removing`` its keys, whatever their origin."""
         removed: Counter[str] = Counter()
         calls = [c for f, keys in removing.items() if (c := self._remove_call(f, keys, None, layout))]
-        for out in self._run(calls):
+        for out in (yield calls):
             removed.update(out)
         return removed
 
+    @rounds
     def _remove_from(
         self, feeds: Sequence[str], keys: Sequence[str], origins: Sequence[str] | None, layout: FeedLayout
-    ) -> Counter[str]:
+    ) -> Rounds[Counter[str]]:
         """Remove ``keys`` from ``feeds`` (only entries from ``origins``, when
         given); return how many entries of each key went."""
         removed: Counter[str] = Counter()
-        for out in self._run([c for f in feeds if (c := self._remove_call(f, keys, origins, layout))]):
+        for out in (yield [c for f in feeds if (c := self._remove_call(f, keys, origins, layout))]):
             removed.update(out)
         return removed

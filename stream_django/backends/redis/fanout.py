@@ -21,6 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from stream_django.backends.redis.commands import Rounds, rounds
 from stream_django.backends.redis.entries import Entries, GroupNames
 from stream_django.backends.redis.reads import Reads
 from stream_django.engine.plan import FeedLayout
@@ -39,12 +40,12 @@ class Fanout(Entries, Reads):
         return max(1, self.batch_size // max(1, len(keys)))
 
     @staticmethod
-    def _batches(low: str, high: str, size: int, run: Callable[[str, str], tuple[str, int]]) -> None:
-        """Call ``run(min, max)``, which handles up to ``size`` holders from
+    def _batches(low: str, high: str, size: int, run: Callable[[str, str], Rounds[tuple[str, int]]]) -> Rounds[None]:
+        """Run ``run(min, max)``, which handles up to ``size`` holders from
         ``min`` and returns (the last it read, how many), until a batch comes
         back short."""
         while True:
-            last, count = run(low, high)
+            last, count = yield from run(low, high)
             if int(count) < size or not last:
                 return
             low = "(" + last
@@ -54,9 +55,10 @@ class Fanout(Entries, Reads):
         group = self._group(feed, layout)
         return group is not None and group.is_flat
 
+    @rounds
     def _fan_out(
         self, source: str, keys: Sequence[str], after: str | None, upto: str | None, names: GroupNames | FeedLayout
-    ) -> None:
+    ) -> Rounds[None]:
         """Write the ``keys`` that ``source`` still holds into the feeds that
         follow it and whose id is in ``(after, upto]``, with origin ``source``.
         ``names``: those of the write plan, or the layout to name groups from
@@ -64,33 +66,38 @@ class Fanout(Entries, Reads):
         layout = names.layout if isinstance(names, GroupNames) else names
         if keys and self._flat_source(source, layout):
             low, high = self._lex_range(after, upto)
-            self._fan_out_lex(source, list(keys), low, high, names)
+            yield from self._fan_out_lex.steps(source, list(keys), low, high, names)
 
-    def _fan_out_lex(self, source: str, keys: list[str], low: str, high: str, names: GroupNames | FeedLayout) -> None:
+    @rounds
+    def _fan_out_lex(
+        self, source: str, keys: list[str], low: str, high: str, names: GroupNames | FeedLayout
+    ) -> Rounds[None]:
         """``_fan_out`` over the holders between the ZRANGEBYLEX bounds ``low``
         and ``high``, a batch at a time."""
         if not isinstance(names, GroupNames):
-            names = GroupNames(names, self.get_activities(keys) if names.grouped_slugs else {})
+            names = GroupNames(names, (yield from self.get_activities.steps(keys)) if names.grouped_slugs else {})
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             spec = json.dumps(self._fan_out_spec(keys, names))
-            self._batches(
-                low,
-                high,
-                size,
-                lambda lo, hi: tuple(self._call("script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec])),
-            )
-            return
 
-        def batch(lo: str, hi: str) -> tuple[str, int]:
-            held, feeds, last, count = self._call(
+            def script(lo: str, hi: str) -> Rounds[tuple[str, int]]:
+                return tuple(
+                    (yield from self._one("script:FANOUT", entries, [self.prefix, source, lo, hi, size, spec]))
+                )
+
+            yield from self._batches(low, high, size, script)
+            return
+        grouped = names
+
+        def batch(lo: str, hi: str) -> Rounds[tuple[str, int]]:
+            held, feeds, last, count = yield from self._one(
                 "script:HOLDERS", entries, [self.base(source), lo, hi, size, "1", *keys]
             )
             if held and feeds:
-                self._write_from(source, held, feeds, names)
+                yield from self._write_from.steps(source, held, feeds, grouped)
             return last, count
 
-        self._batches(low, high, size, batch)
+        yield from self._batches(low, high, size, batch)
 
     def _fan_out_spec(self, keys: Sequence[str], names: GroupNames) -> dict[str, object]:
         """What the FANOUT script writes into a feed of each configured group."""
@@ -104,26 +111,30 @@ class Fanout(Entries, Reads):
                 slugs[slug] = ["n" if group.is_notification else "a", maxlen, slack, named]
         return {"k": list(keys), "s": slugs}
 
-    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: GroupNames) -> None:
+    @rounds
+    def _write_from(self, source: str, keys: Sequence[str], feeds: Sequence[str], names: GroupNames) -> Rounds[None]:
         """(Cluster) write ``keys`` into ``feeds`` with origin ``source``, then
         take them back from those feeds if ``source`` lost them meanwhile (its
         removal chunks may have run already)."""
-        alive = self._run([("script:BODY_REF", (self._body_keys(k), [len(feeds)])) for k in keys])
+        alive = yield [("script:BODY_REF", (self._body_keys(k), [len(feeds)])) for k in keys]
         keys = [k for k, ok in zip(keys, alive) if ok]  # references first; a body gone takes none
         if not keys:
             return
         released: Counter[str] = Counter({k: len(feeds) for k in keys})
         entries: dict[str, str | None] = dict.fromkeys(keys, source)
-        for new, trimmed in self._run([c for f in feeds if (c := self._entry_call(f, entries, names))]):
+        for new, trimmed in (yield [c for f in feeds if (c := self._entry_call(f, entries, names))]):
             released.subtract(new)
             released.update(trimmed)
-        still = self._pairs(self._pipeline([self._find_call(source, keys, names.layout)])[0])  # type: ignore[list-item]
+        still = self._pairs((yield [self._find_call(source, keys, names.layout)])[0])  # type: ignore[list-item]
         lost = [k for k in keys if k not in still]
         if lost:
-            released.update(self._remove_from(feeds, lost, [source], names.layout))
-        self._release(released)
+            released.update((yield from self._remove_from.steps(feeds, lost, [source], names.layout)))
+        yield from self._release.steps(released)
 
-    def _unfan(self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout) -> None:
+    @rounds
+    def _unfan(
+        self, source: str, keys: Sequence[str], after: str | None, upto: str | None, layout: FeedLayout
+    ) -> Rounds[None]:
         """Remove the ``keys`` that ``source`` no longer holds from the feeds
         that received them from it and whose id is in ``(after, upto]``."""
         if not keys or not self._flat_source(source, layout):
@@ -133,27 +144,26 @@ class Fanout(Entries, Reads):
         entries, size = [self.base(source) + "e"], self._batch_of(keys)
         if not self.cluster:
             kinds = json.dumps({slug: "f" if g.is_flat else "a" for slug, g in layout})
-            self._batches(
-                low,
-                high,
-                size,
-                lambda lo, hi: tuple(
-                    self._call("script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys])
-                ),
-            )
+
+            def script(lo: str, hi: str) -> Rounds[tuple[str, int]]:
+                return tuple(
+                    (yield from self._one("script:UNFAN", entries, [self.prefix, source, lo, hi, size, kinds, *keys]))
+                )
+
+            yield from self._batches(low, high, size, script)
             return
 
-        def batch(lo: str, hi: str) -> tuple[str, int]:
-            held, feeds, last, count = self._call(
+        def batch(lo: str, hi: str) -> Rounds[tuple[str, int]]:
+            held, feeds, last, count = yield from self._one(
                 "script:HOLDERS", entries, [self.base(source), lo, hi, size, "0", *keys]
             )
             gone = [k for k in keys if k not in set(held)]
             if gone and feeds:
-                self._release(self._remove_from(feeds, gone, [source], layout))
+                yield from self._release.steps((yield from self._remove_from.steps(feeds, gone, [source], layout)))
                 # Added again meanwhile (its fan-out may have run already): write it back.
-                back = self._pairs(self._pipeline([self._find_call(source, gone, layout)])[0])  # type: ignore[list-item]
+                back = self._pairs((yield [self._find_call(source, gone, layout)])[0])  # type: ignore[list-item]
                 if back:
-                    self._fan_out_lex(source, list(back), lo, "[" + last, layout)
+                    yield from self._fan_out_lex.steps(source, list(back), lo, "[" + last, layout)
             return last, count
 
-        self._batches(low, high, size, batch)
+        yield from self._batches(low, high, size, batch)

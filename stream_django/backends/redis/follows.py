@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from stream_django.backends.redis.commands import Call
+from stream_django.backends.redis.commands import Call, Rounds, rounds
 from stream_django.backends.redis.entries import Entries, GroupNames
 from stream_django.backends.redis.keys import KEY
 from stream_django.engine.plan import FeedLayout
@@ -29,7 +29,8 @@ def _now_us() -> int:
 class Follows(Entries):
     """Follow and unfollow, copying and purging what the follow brings."""
 
-    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> None:
+    @rounds
+    def follow_many(self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout) -> Rounds[None]:
         now = _now_us()
         by_source: dict[str, list[str]] = defaultdict(list)
         by_target: dict[str, list[str]] = defaultdict(list)
@@ -45,9 +46,10 @@ class Follows(Entries):
             calls.append(
                 ("script:FOLLOW_ADD", ([base + "fr"], [base + "frc", base + "fk", base + "fl", now, *sources]))
             )
-        self._copy_newest(pairs, copy_limit, layout, before=calls)
+        yield from self._copy_newest.steps(pairs, copy_limit, layout, before=calls)
 
-    def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> None:
+    @rounds
+    def unfollow_many(self, items: Sequence[tuple[str, str, bool]], layout: FeedLayout) -> Rounds[None]:
         now = _now_us()
         calls: list[Call] = []
         for source, target, keep_history in items:
@@ -58,16 +60,17 @@ class Follows(Entries):
             )
             base = self.base(source)
             calls.append(("script:FOLLOW_REMOVE", ([base + "fg"], [base + "fgc", "", "", "0", now, target])))
-        self._run(calls)
+        yield calls
         # Purged after the follow is gone (the previous round trip), so no
         # fan-out writes behind the purge.
-        self._purge(
+        yield from self._purge.steps(
             [(source, target) for source, target, keep_history in items if not keep_history], layout, guarded=False
         )
 
+    @rounds
     def _copy_newest(
         self, pairs: Sequence[tuple[str, str]], copy_limit: int, layout: FeedLayout, before: Sequence[Call] = ()
-    ) -> None:
+    ) -> Rounds[None]:
         """Run ``before``, then copy each target's newest ``copy_limit``
         activities into its source.
 
@@ -75,9 +78,7 @@ class Follows(Entries):
         pipeline): an activity added meanwhile is either among those read or
         reaches the source through fan-out."""
         targets = list(dict.fromkeys(t for _, t in pairs)) if copy_limit else []
-        out = self._run(
-            [*before, *[("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]]
-        )
+        out = yield [*before, *[("zrevrangebylex", (self.base(t) + "e", "+", "-", 0, copy_limit)) for t in targets]]
         if not targets:
             return
         newest = out[len(before) :]
@@ -95,12 +96,10 @@ class Follows(Entries):
         grouped = any(g is not None and g.is_aggregated for g in map(layout.get, plan))
         # References first (a body that is gone takes none), and the bodies
         # the aggregated feeds need to name groups.
-        out = self._run(
-            [
-                *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
-                *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
-            ]
-        )
+        out = yield [
+            *[("script:BODY_REF", (self._body_keys(k), [planned[k]])) for k in keys],
+            *[("get", (self.body_key(k),)) for k in (keys if grouped else [])],
+        ]
         gone = {k for k, ok in zip(keys, out) if not ok}
         names = GroupNames(layout, {k: t for k, t in zip(keys, out[len(keys) :]) if t is not None})
         calls: list[Call] = []
@@ -109,12 +108,13 @@ class Follows(Entries):
             if call is not None:
                 calls.append(call)
         released: Counter[str] = Counter({k: n for k, n in planned.items() if k not in gone})
-        for new, trimmed in self._run(calls):
+        for new, trimmed in (yield calls):
             released.subtract(new)
             released.update(trimmed)
-        self._release(released)
+        yield from self._release.steps(released)
 
-    def _purge(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, *, guarded: bool) -> None:
+    @rounds
+    def _purge(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, *, guarded: bool) -> Rounds[None]:
         """Remove from each source the entries whose origin is its target;
         ``guarded`` (one server only): not while the source follows it."""
         calls: list[Call] = []
@@ -129,9 +129,9 @@ class Follows(Entries):
             else:
                 calls.append(("script:GROUP_PURGE", ([base + "g"], [base, target, *guard])))
         released: Counter[str] = Counter()
-        for removed in self._run(calls):
+        for removed in (yield calls):
             released.update(removed)
-        self._release(released)
+        yield from self._release.steps(released)
 
     def _follow_exists(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         """Whether each ``(source, target)`` is a follow now."""

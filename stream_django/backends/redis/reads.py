@@ -16,7 +16,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from stream_django.backends.base import Entry, Follow, Group, GroupPage, Page
-from stream_django.backends.redis.commands import Call, Commands
+from stream_django.backends.redis.commands import Call, Commands, Rounds, rounds
 from stream_django.backends.redis.keys import HIGH, KEY, Keys
 from stream_django.engine import ids
 from stream_django.engine.feeds import FeedGroup
@@ -55,15 +55,17 @@ class Reads(Keys, Commands):
             low = (b"[" if inclusive else b"(") + value
         return high, low
 
-    def read_feed(self, feed: str, page: Page) -> list[Entry]:
+    @rounds
+    def read_feed(self, feed: str, page: Page) -> Rounds[list[Entry]]:
         if page.limit == 0:
             return []
         high, low = self._bounds(page)
-        members = self._call("zrevrangebylex", self.base(feed) + "e", high, low, page.offset, page.limit)
+        members = yield from self._one("zrevrangebylex", self.base(feed) + "e", high, low, page.offset, page.limit)
         pairs = [(m[:KEY], m[KEY:] or None) for m in members]
-        bodies = self.get_activities([k for k, _ in pairs])
+        bodies = yield from self.get_activities.steps([k for k, _ in pairs])
         return [Entry(k, bodies[k], origin) for k, origin in pairs if k in bodies]
 
+    @rounds
     def read_groups(
         self,
         feed: str,
@@ -71,7 +73,7 @@ class Reads(Keys, Commands):
         page: Page,
         mark_seen: bool | Sequence[str] = False,
         mark_read: bool | Sequence[str] = False,
-    ) -> GroupPage:
+    ) -> Rounds[GroupPage]:
         high, low = self._bounds(page)
         base = self.base(feed)
         argv: list[str | bytes | int] = [
@@ -91,10 +93,10 @@ class Reads(Keys, Commands):
                 argv += ["l", len(names), *names]
             else:
                 argv += ["0", 0]
-        out = self._call("script:GROUP_READ", [base + "g"], argv)
+        out = yield from self._one("script:GROUP_READ", [base + "g"], argv)
         unseen, unread, rows = out[0], out[1], out[2:]
         keys = [row[7][i] for row in rows for i in range(0, len(row[7]), 2)]
-        bodies = self.get_activities(keys)
+        bodies = yield from self.get_activities.steps(keys)
         groups: list[Group] = []
         for name, latest, created, count, actors, seen, read, entries in rows:
             activities = [
@@ -117,29 +119,29 @@ class Reads(Keys, Commands):
             )
         return GroupPage(groups=groups, unseen=int(unseen), unread=int(unread))
 
-    def feed_length(self, feed: str) -> int:
-        return int(self._call("zcard", self.base(feed) + "e"))
+    @rounds
+    def feed_length(self, feed: str) -> Rounds[int]:
+        return int((yield from self._one("zcard", self.base(feed) + "e")))
 
-    def get_activities(self, keys: Sequence[str]) -> dict[str, str]:
+    @rounds
+    def get_activities(self, keys: Sequence[str]) -> Rounds[dict[str, str]]:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
         if self.cluster:
             # Bodies spread over the slots: one GET each, every node's at once.
-            values = self._run([("get", (self.body_key(k),)) for k in keys])
+            values = yield [("get", (self.body_key(k),)) for k in keys]
         else:
-            values = self._run(
-                [
-                    ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],))
-                    for i in range(0, len(keys), MGET_SIZE)
-                ]
-            )
+            values = yield [
+                ("mget", ([self.body_key(k) for k in keys[i : i + MGET_SIZE]],)) for i in range(0, len(keys), MGET_SIZE)
+            ]
             values = [v for chunk in values for v in chunk]
         return {k: v for k, v in zip(keys, values) if v is not None}
 
+    @rounds
     def _follow_rows(
         self, zset: str, feed: str, offset: int, limit: int, among: Sequence[str] | None, *, followers: bool
-    ) -> list[Follow]:
+    ) -> Rounds[list[Follow]]:
         if limit == 0:
             return []
         rows: list[tuple[float, str]]
@@ -147,11 +149,11 @@ class Reads(Keys, Commands):
             among = list(dict.fromkeys(among))
             if not among:
                 return []
-            scores = self._call("zmscore", zset, among)
+            scores = yield from self._one("zmscore", zset, among)
             rows = sorted(((s, f) for f, s in zip(among, scores) if s is not None), reverse=True)
             rows = rows[offset : offset + limit]
         else:
-            rows = [(s, f) for f, s in self._call("zrevrange", zset, offset, offset + limit - 1, True)]
+            rows = [(s, f) for f, s in (yield from self._one("zrevrange", zset, offset, offset + limit - 1, True))]
         result: list[Follow] = []
         for score, other in rows:
             created = _from_us(score)
@@ -159,15 +161,18 @@ class Reads(Keys, Commands):
             result.append(Follow(source, target, created, created))
         return result
 
-    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
-        return self._follow_rows(self.base(feed) + "fr", feed, offset, limit, among, followers=True)
+    @rounds
+    def followers(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> Rounds[list[Follow]]:
+        return (yield from self._follow_rows.steps(self.base(feed) + "fr", feed, offset, limit, among, followers=True))
 
-    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> list[Follow]:
-        return self._follow_rows(self.base(feed) + "fg", feed, offset, limit, among, followers=False)
+    @rounds
+    def following(self, feed: str, offset: int, limit: int, among: Sequence[str] | None) -> Rounds[list[Follow]]:
+        return (yield from self._follow_rows.steps(self.base(feed) + "fg", feed, offset, limit, among, followers=False))
 
+    @rounds
     def follow_counts(
         self, feed: str, followers_slugs: Sequence[str] | None, following_slugs: Sequence[str] | None
-    ) -> tuple[int, int]:
+    ) -> Rounds[tuple[int, int]]:
         base = self.base(feed)
         calls: list[Call] = []
         for zset, counts, slugs in (
@@ -178,5 +183,5 @@ class Reads(Keys, Commands):
                 calls.append(("hmget", (counts, list(slugs))))
             else:
                 calls.append(("zcard", (zset,)))
-        totals = [sum(int(v or 0) for v in r) if isinstance(r, list) else int(r) for r in self._run(calls)]
+        totals = [sum(int(v or 0) for v in r) if isinstance(r, list) else int(r) for r in (yield calls)]
         return totals[0], totals[1]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from stream_django.backends.redis.commands import Rounds, rounds
 from stream_django.backends.redis.entries import GroupNames
 from stream_django.backends.redis.fanout import Fanout
 from stream_django.engine import serializer
@@ -30,33 +31,40 @@ from stream_django.engine.plan import FeedLayout, WritePlan
 class Writes(Fanout):
     """Adding, replacing and removing activities, with their fan-out."""
 
-    def add_activities(self, feed: str, plan: WritePlan) -> None:
-        self._add(plan, [(a, plan.direct_feeds(feed, a)) for a in plan.activities], fan_out=True)
+    @rounds
+    def add_activities(self, feed: str, plan: WritePlan) -> Rounds[None]:
+        yield from self._add.steps(plan, [(a, plan.direct_feeds(feed, a)) for a in plan.activities], fan_out=True)
 
-    def add_to_many(self, plan: WritePlan, feeds: Sequence[str]) -> None:
-        self._add(plan, [(a, feeds) for a in plan.activities], fan_out=False)
+    @rounds
+    def add_to_many(self, plan: WritePlan, feeds: Sequence[str]) -> Rounds[None]:
+        yield from self._add.steps(plan, [(a, feeds) for a in plan.activities], fan_out=False)
 
-    def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> None:
+    @rounds
+    def change_targets(self, plan: WritePlan, added: Sequence[str], removed: Sequence[str]) -> Rounds[None]:
         (activity,) = plan.activities
         removals = {activity.key: list(removed)} if removed else None
-        self._add(plan, [(activity, added)], fan_out=True, removals=removals)
+        yield from self._add.steps(plan, [(activity, added)], fan_out=True, removals=removals)
 
-    def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
-        self._remove_held(feed, keys, layout, holders=True)
+    @rounds
+    def remove_activities(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> Rounds[None]:
+        yield from self._remove_held.steps(feed, keys, layout, holders=True)
 
-    def keys_for_foreign_id(self, feed: str, foreign_id: str, layout: FeedLayout) -> list[str]:
+    @rounds
+    def keys_for_foreign_id(self, feed: str, foreign_id: str, layout: FeedLayout) -> Rounds[list[str]]:
         if not foreign_id:
             return []
-        candidates = sorted((self._call("get", self.fid_key(foreign_id)) or "").split())
+        candidates = sorted(((yield from self._one("get", self.fid_key(foreign_id))) or "").split())
         find = self._find_call(feed, candidates, layout)
-        return list(self._pairs(self._pipeline([find])[0])) if find else []
+        return list(self._pairs((yield [find])[0])) if find else []
 
-    def replace_activities(self, activities: Sequence[PreparedActivity]) -> list[str]:
+    @rounds
+    def replace_activities(self, activities: Sequence[PreparedActivity]) -> Rounds[list[str]]:
         latest = {a.key: a for a in activities}
         keys = list(latest)
-        results = self._run([("script:BODY_REPLACE", ([self.body_key(k)], [latest[k].json])) for k in keys])
+        results = yield [("script:BODY_REPLACE", ([self.body_key(k)], [latest[k].json])) for k in keys]
         return [k for k, ok in zip(keys, results) if ok]
 
+    @rounds
     def _add(
         self,
         plan: WritePlan,
@@ -65,7 +73,7 @@ class Writes(Fanout):
         fan_out: bool,
         removals: dict[str, list[str]] | None = None,
         remove_holders: bool = True,
-    ) -> None:
+    ) -> Rounds[None]:
         """Store each activity and write it into its feeds (origin None) and,
         with ``fan_out``, into every feed following one of them.
 
@@ -83,31 +91,30 @@ class Writes(Fanout):
             known = direct.setdefault(activity.key, [])
             known += [f for f in feeds if f not in known]
         released: Counter[str] = Counter({k: len(feeds) for k, feeds in direct.items()})
-        self._run(
-            [
-                ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, released[k], self.prefix, k]))
-                for k, a in activities.items()
-            ]
-        )
+        yield [
+            ("script:BODY_PUT", (self._body_keys(k), [a.json, a.foreign_id, released[k], self.prefix, k]))
+            for k, a in activities.items()
+        ]
         if removals:
-            self._remove_everywhere(removals, {}, plan.layout, holders=remove_holders)
+            yield from self._remove_everywhere.steps(removals, {}, plan.layout, holders=remove_holders)
         names = GroupNames.of_plan(plan)
         by_feed: dict[str, dict[str, str | None]] = defaultdict(dict)
         for key, feeds in direct.items():
             for feed in feeds:
                 by_feed[feed].setdefault(key, None)
         calls = [c for f, entries in by_feed.items() if (c := self._entry_call(f, entries, names))]
-        for new, trimmed in self._run(calls):
+        for new, trimmed in (yield calls):
             released.subtract(new)
             released.update(trimmed)
-        self._release(released)
+        yield from self._release.steps(released)
         if fan_out:
             for feed, entries in by_feed.items():
-                self._fan_out(feed, list(entries), None, None, names)
+                yield from self._fan_out.steps(feed, list(entries), None, None, names)
 
+    @rounds
     def _remove_held(
         self, feed: str, keys: Sequence[str], layout: FeedLayout, *, holders: bool
-    ) -> dict[str, list[str]]:
+    ) -> Rounds[dict[str, list[str]]]:
         """Remove ``keys`` from ``feed``; those it holds directly also from
         their ``to`` feeds and, with ``holders``, from every feed that got
         them from there. Return ``{flat feed: keys}`` of those direct ones."""
@@ -117,7 +124,7 @@ class Writes(Fanout):
             return {}
         # Which keys the feed holds, and (in the same round trip) their
         # bodies, whose "to" names the feeds a direct entry reached.
-        out = self._run([find, *[("get", (self.body_key(k),)) for k in keys]])
+        out = yield [find, *[("get", (self.body_key(k),)) for k in keys]]
         held = self._pairs(out[0])
         bodies = dict(zip(keys, out[1:]))
         scopes: dict[str, list[str]] = {}
@@ -126,8 +133,13 @@ class Writes(Fanout):
                 to = serializer.loads(bodies[key]).get("to", []) if bodies.get(key) else []
                 scopes[key] = [feed, *[t for t in to if t != feed]]
         reached = [k for k, origin in held.items() if origin is not None]
-        return self._remove_everywhere(scopes, {feed: reached} if reached else {}, layout, holders=holders)
+        return (
+            yield from self._remove_everywhere.steps(
+                scopes, {feed: reached} if reached else {}, layout, holders=holders
+            )
+        )
 
+    @rounds
     def _remove_everywhere(
         self,
         scopes: dict[str, list[str]],
@@ -135,7 +147,7 @@ class Writes(Fanout):
         layout: FeedLayout,
         *,
         holders: bool = True,
-    ) -> dict[str, list[str]]:
+    ) -> Rounds[dict[str, list[str]]]:
         """Remove each key of ``scopes`` from its scope feeds and, with
         ``holders``, from the feeds that received it from one of them; each
         feed of ``single`` loses its keys there only. Return the flat scope
@@ -150,8 +162,8 @@ class Writes(Fanout):
                     sources[feed].append(key)
         for feed, keys in single.items():
             removing[feed].extend(keys)
-        self._release(self._remove_from_each(removing, layout))
+        yield from self._release.steps((yield from self._remove_from_each.steps(removing, layout)))
         if holders:
             for source, keys in sources.items():
-                self._unfan(source, keys, None, None, layout)
+                yield from self._unfan.steps(source, keys, None, None, layout)
         return dict(sources)
