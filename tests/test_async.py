@@ -20,8 +20,12 @@ from django.test import AsyncClient as AsyncHttpClient
 from django.urls import path
 
 from stream_django.backends import get_backend
+from stream_django.backends.base import Page
 from stream_django.backends.redis.commands import BoundRounds
 from stream_django.client import async_stream_client, stream_client
+from stream_django.engine.activities import prepare_activity
+from stream_django.engine.feeds import get_group
+from stream_django.engine.plan import FeedLayout, plan_write
 from stream_django.feed_manager import feed_manager
 from stream_django.feeds import AsyncClient, AsyncFeed, get_async_client
 from tests.contract.helpers import act
@@ -103,6 +107,33 @@ def test_redis_awaits_every_primitive_on_its_event_loop(request, settings, db, n
     backend = get_backend()
     assert backend.native_async
     assert all(isinstance(backend.async_method(m), BoundRounds) for m in backend.ASYNC_METHODS)
+
+
+@pytest.mark.parametrize("name", REDIS_BACKENDS)
+def test_redis_primitives_awaited_natively_store_what_the_sync_ones_do(request, settings, db, name):
+    """The round trips of each Redis write, awaited on ``redis.asyncio``,
+    leave the store as the same writes sent by redis-py."""
+    use_backend(request, settings, name)
+    backend = get_backend()
+    layout = FeedLayout.current()
+    activities = [prepare_activity(act(n, to=["notification:9"] if n % 2 else [])) for n in range(12)]
+
+    async def natively(source, target):
+        await backend.acall("follow_many", [(f"timeline:{source}", f"user:{source}")], 0, layout)
+        await backend.acall("add_activities", f"user:{source}", plan_write(activities))
+        await backend.acall("follow_many", [(f"timeline:{target}", f"user:{source}")], 5, layout)
+        await backend.acall("remove_activities", f"user:{source}", [activities[3].key], layout)
+        await backend.acall("unfollow_many", [(f"timeline:{target}", f"user:{source}", False)], layout)
+        return await backend.acall("read_feed", f"timeline:{source}", Page(limit=50))
+
+    entries = run(natively, "1", "2")
+    backend.follow_many([("timeline:3", "user:3")], 0, layout)
+    backend.add_activities("user:3", plan_write([prepare_activity(act(n)) for n in range(12)]))
+    backend.remove_activities("user:3", [activities[3].key], layout)
+    assert [e.key for e in entries] == [e.key for e in backend.read_feed("timeline:3", Page(limit=50))]
+    assert len(entries) == 11 and backend.read_feed("timeline:2", Page()) == []
+    groups = run(lambda: backend.acall("read_groups", "notification:9", get_group("notification"), Page()))
+    assert sum(g.activity_count for g in groups.groups) == 5
 
 
 def _page(feed):

@@ -145,27 +145,3 @@ def unfollow_many(storage: BaseStorageBackend, items: Sequence[tuple[str, str, b
     with transaction.atomic(using=ledger_database()):
         storage.unfollow_many([(source, target, True) for source, target, _ in items], layout)
         submit([{"op": PURGE, "pairs": purged, "plan": True}])
-
-
-def inline_write(storage: BaseStorageBackend, operation: str, *args: Any) -> tuple[str, tuple[Any, ...]] | None:
-    """Return the storage call ``(method, args)`` that fan-out ``operation``
-    (one of the functions above, called with ``storage, *args``) makes when
-    it runs inline for sure, or ``None`` when it may go to task workers.
-
-    For the async API (``stream_django.feeds.aio``): a backend with an async
-    client awaits that call; otherwise the operation runs as above, in a thread.
-    """
-    if operation == "add_to_many":
-        activity, feeds = args
-        return operation, (plan_write([activity]), feeds)
-    if task_backend_for(storage) is not None:
-        return None
-    if operation == "add_activities":
-        feed, activities = args
-        return operation, (feed, plan_write(activities))
-    if operation == "change_targets":
-        activity, added, removed = args
-        return operation, (plan_write([activity]), added, removed)
-    if operation in ("remove_activities", "follow_many", "unfollow_many"):
-        return operation, (*args, FeedLayout.current())
-    raise ValueError(f"unknown fan-out operation {operation!r}")

@@ -10,9 +10,10 @@ the carrying out of a step differs:
 
 - a storage step is awaited through the backend's ``acall`` (natively on
   Redis, in Django's sync thread on the database);
-- a fan-out write is awaited natively when the backend has an async client
-  and the write surely runs inline (``fanout.inline_write``); otherwise the
-  fan-out function runs in that thread, ledger transaction included.
+- a fan-out write runs the very ``stream_django.fanout`` function the sync
+  API calls, in Django's sync thread: what it does around the storage write
+  (deciding to chunk, the ledger row and its transaction, anything that
+  follows a write) is one code for both APIs, and is ORM work.
 
 On the getstream backend, ``ThreadedClient`` runs stream-python's sync
 client in worker threads (the hosted API is plain HTTP; no thread is held
@@ -68,10 +69,6 @@ async def aexecute(backend: BaseStorageBackend, step: Step) -> Any:
     """Carry out one step with the async API."""
     if isinstance(step, Store):
         return await backend.acall(step.method, *step.args)
-    if backend.native_async:
-        call = fanout.inline_write(backend, step.operation, *step.args)
-        if call is not None:
-            return await backend.acall(call[0], *call[1])
     write = getattr(fanout, step.operation)
     return await sync_to_async(write, thread_sensitive=True)(backend, *step.args)
 

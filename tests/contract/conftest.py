@@ -100,6 +100,7 @@ def feeds(request, backend_name, api, settings, db):
     if api == "sync":
         return get_client()
     if get_backend().native_async:
-        # Nothing reaches the ORM: one loop for the test, in this thread.
+        # Redis: one loop for the test, in this thread; the fan-out writes
+        # run in asgiref's sync thread, and reach no database table.
         return SyncAdapter(get_async_client(), request.getfixturevalue("event_loop_runner"))
     return SyncAdapter(get_async_client(), in_own_loop)
