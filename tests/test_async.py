@@ -33,8 +33,8 @@ from tests.local_backends import LOCAL_BACKENDS, REDIS_BACKENDS, use_backend
 from tests.testapp.models import Tweet
 
 #: Rounds of the concurrency test, and activities awaited at once in each.
-ROUNDS = 5
-WRITERS = 24
+ROUNDS = 4
+WRITERS = 20
 
 
 async def timeline_view(request, user_id):
@@ -205,11 +205,23 @@ def test_concurrent_adds_end_as_serial_ones(store):
         feed = async_stream_client.feed("user", "2")
         return [await feed.add_activity(a) for a in activities("2", n)]
 
+    async def pages_together(feeds):
+        return await asyncio.gather(*[async_stream_client.feed(*f.split(":")).get(limit=100) for f in feeds])
+
+    async def pages_one_by_one(feeds):
+        return [await async_stream_client.feed(*f.split(":")).get(limit=100) for f in feeds]
+
     for n in range(ROUNDS):
         concurrent = run(together, n)
         serial = run(one_by_one, n)
         assert sorted(_number(r["foreign_id"]) for r in concurrent) == sorted(_number(r["foreign_id"]) for r in serial)
     total = ROUNDS * WRITERS
+    feeds = [*followers, "user:1", "user:2", "notification:1", "timeline_aggregated:2"] * 4
+    strip = [
+        [{k: v for k, v in p.items() if k != "duration"} for p in pages]
+        for pages in (run(pages_together, feeds), run(pages_one_by_one, feeds))
+    ]
+    assert strip[0] == strip[1]
     assert len(_ids("user:1")) == total and _ids("user:1") == _ids("user:2")
     assert sum(count for _, count, _, _ in _groups("notification:1")) == len(range(0, total, 3))
     assert _groups("notification:1") == _groups("notification:2")

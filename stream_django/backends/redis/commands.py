@@ -87,8 +87,8 @@ class Commands:
     #: Whether ``url`` names a Redis Cluster.
     cluster: bool
     _redis: Redis | RedisCluster | None
-    #: The ``redis.asyncio`` client of each event loop (``_aclient``).
-    _aredis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
+    #: The ``redis.asyncio`` client of each event loop, as the task that builds it (``_aclient``).
+    _aredis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]]
 
     @property
     def address(self) -> str:
@@ -130,21 +130,30 @@ class Commands:
 
     async def _aclient(self) -> Any:
         """The ``redis.asyncio`` client of the running event loop (its
-        connections cannot serve another loop), built on first use."""
+        connections cannot serve another loop), built on first use; callers
+        that come meanwhile wait for the same one."""
         loop = asyncio.get_running_loop()
-        client = self._aredis.get(loop)
-        if client is None:
-            nodes, cluster = self._nodes()
-            import redis.exceptions as rex
+        ready = self._aredis.get(loop)
+        if ready is None:
+            ready = self._aredis[loop] = loop.create_task(self._aconnect())
+        try:
+            return await asyncio.shield(ready)
+        except BaseException:
+            if ready.done() and self._aredis.get(loop) is ready:
+                del self._aredis[loop]  # the next call tries again
+            raise
 
-            client = connection.build_async(nodes, cluster, self.client_options)
-            if cluster:
-                with self._guard():
-                    try:
-                        await client.initialize()  # the slot table, for _evalsha
-                    except rex.RedisClusterException as e:
-                        raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
-            self._aredis[loop] = client
+    async def _aconnect(self) -> Any:
+        nodes, cluster = self._nodes()
+        import redis.exceptions as rex
+
+        client = connection.build_async(nodes, cluster, self.client_options)
+        if cluster:
+            with self._guard():
+                try:
+                    await client.initialize()  # the slot table, for _evalsha
+                except rex.RedisClusterException as e:  # no startup node answered
+                    raise BackendUnavailable(f"the {self.address} cannot be reached: {e}") from e
         return client
 
     def close(self) -> None:
@@ -153,9 +162,9 @@ class Commands:
             self._redis = None
 
     async def aclose(self) -> None:
-        client = self._aredis.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        ready = self._aredis.pop(asyncio.get_running_loop(), None)
+        if ready is not None and ready.done() and not ready.cancelled() and ready.exception() is None:
+            await ready.result().aclose()
 
     # -- driving Rounds ------------------------------------------------------
 
