@@ -26,6 +26,7 @@ from django.core.management.base import CommandError
 from stream_django.backends import get_backend, reset_backend
 from stream_django.backends.base import Page
 from stream_django.backends.redis import RedisBackend, scripts
+from stream_django.backends.redis.commands import rounds
 from stream_django.client import stream_client
 from stream_django.engine.activities import prepare_activity
 from stream_django.engine.ids import id_to_key
@@ -275,13 +276,20 @@ def _first_call_on(monkeypatch, name: str, first_argument: Any, action: Callable
     done: list[bool] = []
     original = getattr(RedisBackend, name)
 
-    def hooked(self, first, *args, **kwargs):
+    def before(first):
         if (first == first_argument or (isinstance(first, list) and first_argument in first)) and not done:
             done.append(True)
             action()
+
+    def hooked(self, first, *args, **kwargs):
+        before(first)
         return original(self, first, *args, **kwargs)
 
-    monkeypatch.setattr(RedisBackend, name, hooked)
+    def hooked_rounds(self, first, *args, **kwargs):
+        before(first)
+        return (yield from original.function(self, first, *args, **kwargs))
+
+    monkeypatch.setattr(RedisBackend, name, rounds(hooked_rounds) if isinstance(original, rounds) else hooked)
     return done
 
 

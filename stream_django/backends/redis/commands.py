@@ -21,7 +21,7 @@ import asyncio
 import weakref
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from stream_django.backends.redis import connection, scripts
 from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
@@ -66,8 +66,14 @@ class rounds(Generic[P, T]):
         self.function = function
         self.__doc__ = function.__doc__
 
-    def __get__(self, owner: Commands, cls: type | None = None) -> BoundRounds[P, T]:
-        return BoundRounds(owner, self.function)
+    @overload
+    def __get__(self, owner: None, cls: type) -> rounds[P, T]: ...
+
+    @overload
+    def __get__(self, owner: Commands, cls: type | None = None) -> BoundRounds[P, T]: ...
+
+    def __get__(self, owner: Commands | None, cls: type | None = None) -> BoundRounds[P, T] | rounds[P, T]:
+        return self if owner is None else BoundRounds(owner, self.function)
 
 
 #: The plain commands the backend sends that only read: repeated, in order,
