@@ -143,7 +143,12 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
             group = layout.of(f)
             if group.is_aggregated:
                 self._add_to_groups(
-                    cursor, activity, plan.group_name(group, activity), "SELECT %s AS feed, NULL AS origin", [f]
+                    cursor,
+                    activity,
+                    plan.group_name(group, activity),
+                    "SELECT %s AS feed, NULL AS origin",
+                    [f],
+                    cap=group.activities_per_group,
                 )
                 self._maybe_trim(cursor, [f], layout)
 

@@ -89,7 +89,7 @@ class Entries(Keys, Commands):
             for key, origin in entries.items():
                 argv += [key, origin or ""]
             return ("script:FLAT_ADD", ([base + "e"], argv))
-        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
+        argv = [base, "1" if group.is_notification else "0", maxlen, slack, group.activities_per_group]
         for key, origin in entries.items():
             named = names(group, key)
             if named is not None:

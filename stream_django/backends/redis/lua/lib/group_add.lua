@@ -1,19 +1,24 @@
--- group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed):
+-- group_add(B, notify, maxlen, slack, per, keys, names, actors, origins, added, trimmed):
 -- add activities to their groups (a key already there is not added again),
--- marking the groups unseen and unread in a notification feed; trim the feed
--- back to maxlen groups once it holds more than maxlen + slack. The keys
--- written go to added, the keys trimmed to trimmed.
+-- marking the groups unseen and unread in a notification feed; cut each group
+-- written to its newest per activities (its count B.gn and actors B.ga keep
+-- counting those cut); trim the feed back to maxlen groups once it holds more
+-- than maxlen + slack. The keys written go to added, the keys cut or trimmed
+-- to trimmed (a key both written and cut is in both).
 --
 -- requires: group_remove
 
-local function group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed)
+local function group_add(B, notify, maxlen, slack, per, keys, names, actors, origins, added, trimmed)
   local g = B .. 'g'
+  local touched = {}
   for i, k in ipairs(keys) do
     local name, actor = names[i], actors[i]
     if redis.call('HSETNX', B .. 'x', k, cjson.encode({name, actor, origins[i]})) == 1 then
       local ge = B .. 'ge:' .. name
       local latest = redis.call('ZREVRANGE', ge, 0, 0)[1]
+      group_count(B, name, 1)
       redis.call('ZADD', ge, 0, k)
+      touched[name] = true
       if not latest then
         redis.call('HSET', B .. 'gc', name, k)
         redis.call('ZADD', g, 0, k .. name)
@@ -27,6 +32,19 @@ local function group_add(B, notify, maxlen, slack, keys, names, actors, origins,
         redis.call('SADD', B .. 'ur', name)
       end
       added[#added + 1] = k
+    end
+  end
+  if per > 0 then
+    for name in pairs(touched) do
+      local ge = B .. 'ge:' .. name
+      local n = redis.call('ZCARD', ge)
+      if n > per then
+        for _, k in ipairs(redis.call('ZRANGE', ge, 0, n - per - 1)) do
+          redis.call('HDEL', B .. 'x', k)
+          trimmed[#trimmed + 1] = k
+        end
+        redis.call('ZREMRANGEBYRANK', ge, 0, n - per - 1)
+      end
     end
   end
   if maxlen > 0 then
