@@ -1,0 +1,155 @@
+"""
+The Redis backend under faults and against data too large for one call, on
+a server each test starts itself (never the shared one: these stop, pause
+and watch it).
+
+- No script call blocks the server for long, whatever the data: groups of
+  30,000 and 15,000 activities (``STREAM_TEST_BIG_GROUP``; stored the way
+  versions before the per-group cap kept them) are purged by an unfollow,
+  trimmed and erased while the server's SLOWLOG records every command slower
+  than ``SLOW_US``.
+- A purge interrupted half-way (the server paused with SIGSTOP until the
+  client gives up) and then retried leaves nothing behind: no entry, no
+  body, no reference (the whole store scanned, tests/store_scan.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from stream_django import maintenance
+from stream_django.backends import get_backend
+from stream_django.backends.redis import RedisBackend
+from stream_django.client import stream_client
+from stream_django.engine.activities import prepare_activity
+from stream_django.engine.plan import FeedLayout
+from stream_django.exceptions import BackendUnavailable
+from tests.contract.helpers import act
+from tests.redis_support import free_ports, node_client, require_server_binary, start_server, stop_server
+from tests.store_scan import store_text
+
+pytestmark = pytest.mark.django_db
+
+#: The longest a single command may keep the server busy (µs): the "~50 ms"
+#: bound of docs/redis.md, "Bounded script calls".
+SLOW_US = 50_000
+GROUP = "tweet_2026-03-01"
+
+
+@pytest.fixture
+def own_server(settings) -> Iterator[tuple[Any, Any]]:
+    """A private server with SLOWLOG on, the backend pointed at it:
+    ``(process, client)``."""
+    require_server_binary()
+    (port,) = free_ports(21100, 1)
+    with tempfile.TemporaryDirectory() as directory:
+        process = start_server(port, directory, "--slowlog-log-slower-than", str(SLOW_US), "--slowlog-max-len", "1000")
+        try:
+            settings.STREAM_BACKEND = "stream_django.backends.redis.RedisBackend"
+            settings.STREAM_REDIS_URL = f"redis://127.0.0.1:{port}/0"
+            settings.STREAM_BACKEND_OPTIONS = {"key_prefix": "t:", "socket_timeout": 1, "socket_connect_timeout": 1}
+            yield process, node_client(port)
+        finally:
+            os.kill(process.pid, signal.SIGCONT)  # in case a test left it paused
+            stop_server(process)
+
+
+def load_old_group(
+    client: Any, backend: RedisBackend, feed: str, origin: str, count: int, first: int = 0
+) -> list[str]:
+    """Store, as raw keys the way versions before the per-group cap left them,
+    one group of ``feed`` holding ``count`` activities (numbered from
+    ``first``) received from ``origin``, one reference each, and ``feed``
+    following ``origin``; return the activity keys."""
+    template = prepare_activity(act(0))
+    keys: list[str] = []
+    base = backend.base(feed)
+    pipe = client.pipeline(transaction=False)
+    for n in range(first, first + count):
+        key = f"{template.key[:11]}{n:08x}{template.key[19:]}"  # distinct, in the order of n
+        keys.append(key)
+        body = json.loads(template.json)
+        body["foreign_id"] = body["object"] = f"testapp.Tweet:{n}"
+        pipe.set(backend.body_key(key), json.dumps(body))
+        pipe.set(backend.refs_key(key), 1)
+        pipe.zadd(base + "ge:" + GROUP, {key: 0})
+        pipe.hset(base + "x", key, json.dumps([GROUP, body["actor"], origin]))
+        if len(pipe) >= 20_000:
+            pipe.execute()
+    pipe.zadd(base + "g", {keys[-1] + GROUP: 0})
+    pipe.hset(base + "gc", GROUP, keys[0])
+    pipe.hset(base + "ga:" + GROUP, "auth.User:1", count)
+    target = backend.base(origin)
+    pipe.zadd(target + "fr", {feed: 1})
+    pipe.zadd(target + "fl", {feed: 0})
+    pipe.hset(target + "frc", feed.split(":")[0], 1)
+    pipe.zadd(base + "fg", {origin: 1})
+    pipe.hset(base + "fgc", origin.split(":")[0], 1)
+    pipe.execute()
+    return keys
+
+
+def slow_commands(client: Any) -> list[tuple[float, str]]:
+    """``(milliseconds, command)`` of what SLOWLOG recorded (scripts by SHA)."""
+    return [(e["duration"] / 1000, str(e["command"])[:60]) for e in client.slowlog_get(1000)]
+
+
+def held_keys(lines: list[str], keys: list[str]) -> list[str]:
+    wanted = set(keys)
+    return [line for line in lines if any(k in line for k in wanted)]
+
+
+def test_no_call_blocks_the_server_purging_trimming_or_erasing_a_huge_group(own_server, settings):
+    _process, client = own_server
+    backend = get_backend()
+    big = int(os.environ.get("STREAM_TEST_BIG_GROUP", 30_000))
+    keys = load_old_group(client, backend, "timeline_aggregated:1", "user:2", big)
+    keys += load_old_group(client, backend, "notification:1", "user:3", big // 2, first=big)
+    client.slowlog_reset()
+    started = time.monotonic()
+    stream_client.feed("timeline_aggregated", 1).unfollow("user", 2)  # purges the whole group
+    maintenance.trim_feeds()  # cuts notification:1's group to activities_per_group
+    (group,) = stream_client.feed("notification", 1).get()["results"]
+    assert (len(group["activities"]), group["activity_count"]) == (15, big // 2)
+    assert backend.erase_feeds(["notification:1"], FeedLayout.current()) == 15
+    elapsed = time.monotonic() - started
+    slow = slow_commands(client)
+    assert slow == [], f"commands slower than {SLOW_US / 1000:.0f} ms: {slow[:5]} (all the work took {elapsed:.1f}s)"
+    assert stream_client.feed("timeline_aggregated", 1).get()["results"] == []
+    assert held_keys(store_text(), keys) == []  # every body and reference of the purged groups went
+
+
+def test_an_interrupted_purge_leaves_nothing_behind_when_retried(own_server, monkeypatch):
+    process, client = own_server
+    backend = get_backend()
+    keys = load_old_group(client, backend, "timeline_aggregated:1", "user:2", 20_000)
+    send = RedisBackend._send
+    purges = [0]
+
+    def pausing_send(self: RedisBackend, calls: Any) -> Any:
+        if any(c[0] == "script:GROUP_PURGE" for c in calls):
+            purges[0] += 1
+            if purges[0] == 3:  # part-way: the server stops until the client has given up
+                os.kill(process.pid, signal.SIGSTOP)
+                threading.Timer(2.5, os.kill, (process.pid, signal.SIGCONT)).start()
+        return send(self, calls)
+
+    monkeypatch.setattr(RedisBackend, "_send", pausing_send)
+    feed = stream_client.feed("timeline_aggregated", 1)
+    with pytest.raises(BackendUnavailable):
+        feed.unfollow("user", 2)
+    time.sleep(3)  # resumed: it runs what it had received
+    monkeypatch.setattr(RedisBackend, "_send", send)
+    feed.unfollow("user", 2)  # the retry
+    assert feed.get()["results"] == []
+    left = held_keys(store_text(), keys)
+    assert left == [], f"{len(left)} keys still name a purged activity, e.g. {left[:3]}"
