@@ -133,21 +133,24 @@ def test_an_interrupted_purge_leaves_nothing_behind_when_retried(own_server, mon
     backend = get_backend()
     keys = load_old_group(client, backend, "timeline_aggregated:1", "user:2", 20_000)
     send = RedisBackend._send
-    purges = [0]
+    pause = []
 
     def pausing_send(self: RedisBackend, calls: Any) -> Any:
-        if any(c[0] == "script:GROUP_PURGE" for c in calls):
-            purges[0] += 1
-            if purges[0] == 3:  # part-way: the server stops until the client has given up
-                os.kill(process.pid, signal.SIGSTOP)
-                threading.Timer(2.5, os.kill, (process.pid, signal.SIGCONT)).start()
+        if not pause and any(c[0] == "script:GROUP_PURGE" for c in calls):
+            # Part-way through the purge, the server stops until well after
+            # the client has given up (socket_timeout 1 s), then resumes.
+            pause.append(threading.Timer(0.3, os.kill, (process.pid, signal.SIGSTOP)))
+            pause.append(threading.Timer(3.3, os.kill, (process.pid, signal.SIGCONT)))
+            for timer in pause:
+                timer.start()
         return send(self, calls)
 
     monkeypatch.setattr(RedisBackend, "_send", pausing_send)
     feed = stream_client.feed("timeline_aggregated", 1)
     with pytest.raises(BackendUnavailable):
         feed.unfollow("user", 2)
-    time.sleep(3)  # resumed: it runs what it had received
+    for timer in pause:
+        timer.join()  # resumed: it runs what it had received
     monkeypatch.setattr(RedisBackend, "_send", send)
     feed.unfollow("user", 2)  # the retry
     assert feed.get()["results"] == []
