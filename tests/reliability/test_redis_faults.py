@@ -63,9 +63,7 @@ def own_server(settings) -> Iterator[tuple[Any, Any]]:
             stop_server(process)
 
 
-def load_old_group(
-    client: Any, backend: RedisBackend, feed: str, origin: str, count: int, first: int = 0
-) -> list[str]:
+def load_old_group(client: Any, backend: RedisBackend, feed: str, origin: str, count: int, first: int = 0) -> list[str]:
     """Store, as raw keys the way versions before the per-group cap left them,
     one group of ``feed`` holding ``count`` activities (numbered from
     ``first``) received from ``origin``, one reference each, and ``feed``

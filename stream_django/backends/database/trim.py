@@ -130,4 +130,3 @@ class TrimMixin(ConnectionMixin):
             [*feeds, group.activities_per_group, limit if limit is not None else 2**31 - 1],
         )
         return int(cursor.fetchone()[0])
-

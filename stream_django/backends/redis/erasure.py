@@ -110,7 +110,9 @@ class Erasure(Scan):
         for feed in erased:
             base = self.base(feed)
             cuts.append(("script:FLAT_CUT", [base + "e"], [0, PURGE_BATCH]))
-            cuts += [("script:GROUP_CUT", [base + "g"], [base, m[KEY:], 0, PURGE_BATCH]) for m in self._members(base + "g")]
+            cuts += [
+                ("script:GROUP_CUT", [base + "g"], [base, m[KEY:], 0, PURGE_BATCH]) for m in self._members(base + "g")
+            ]
         total += self._cut(cuts)
         leftovers = [n for f in erased for n in self._scan(glob_escape(self.base(f)) + "*")]
         self._run([("unlink", (n,)) for n in leftovers])
