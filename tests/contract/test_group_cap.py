@@ -153,6 +153,17 @@ def test_removing_a_kept_activity_leaves_the_others(capped):
     assert group["activity_count"] == 6
 
 
+def test_a_group_whose_kept_activities_are_all_removed_goes(capped):
+    feed = capped.feed("capped", 1)
+    added = [feed.add_activity(act(n)) for n in range(1, 7)]
+    for activity in added[-3:]:
+        feed.remove_activity(activity["id"])
+    assert feed.get()["results"] == []  # the cut activities do not come back
+    feed.add_activity(act(7))
+    group = only_group(feed)
+    assert (kept(group), group["activity_count"]) == ([7], 1)
+
+
 def test_the_cap_applies_per_group(capped):
     feed = capped.feed("capped", 1)
     feed.add_activities([act(n, verb="like" if n % 2 else "tweet") for n in range(1, 13)])
