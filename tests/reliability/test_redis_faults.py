@@ -40,8 +40,13 @@ from tests.store_scan import store_text
 pytestmark = pytest.mark.django_db
 
 #: The longest a single command may keep the server busy (µs): the "~50 ms"
-#: bound of docs/redis.md, "Bounded script calls".
+#: bound of docs/redis.md, "Bounded script calls". On a loaded machine a
+#: command can be descheduled half-way, so a few (``OUTLIERS``) may take up
+#: to ``WORST_US``; a call whose work grows with the data (one script over a
+#: whole group took seconds) fails both.
 SLOW_US = 50_000
+WORST_US = 500_000
+OUTLIERS = 0.02
 GROUP = "tweet_2026-03-01"
 
 
@@ -52,7 +57,7 @@ def own_server(settings) -> Iterator[tuple[Any, Any]]:
     require_server_binary()
     (port,) = free_ports(21100, 1)
     with tempfile.TemporaryDirectory() as directory:
-        process = start_server(port, directory, "--slowlog-log-slower-than", str(SLOW_US), "--slowlog-max-len", "1000")
+        process = start_server(port, directory, "--slowlog-log-slower-than", str(SLOW_US), "--slowlog-max-len", "10000")
         try:
             settings.STREAM_BACKEND = "stream_django.backends.redis.RedisBackend"
             settings.STREAM_REDIS_URL = f"redis://127.0.0.1:{port}/0"
@@ -96,9 +101,17 @@ def load_old_group(client: Any, backend: RedisBackend, feed: str, origin: str, c
     return keys
 
 
-def slow_commands(client: Any) -> list[tuple[float, str]]:
-    """``(milliseconds, command)`` of what SLOWLOG recorded (scripts by SHA)."""
-    return [(e["duration"] / 1000, str(e["command"])[:60]) for e in client.slowlog_get(1000)]
+def slow_commands(client: Any) -> list[tuple[int, str]]:
+    """``(µs, command)`` of what SLOWLOG recorded (slower than ``SLOW_US``;
+    the commands scripts run are recorded too), slowest first."""
+    entries = client.slowlog_get(10_000)
+    return sorted(((int(e["duration"]), str(e["command"])[:70]) for e in entries), reverse=True)
+
+
+def script_stats(client: Any) -> tuple[int, float]:
+    """How many scripts ran since the statistics were reset, and their mean µs."""
+    stats = client.info("commandstats").get("cmdstat_evalsha", {"calls": 0, "usec_per_call": 0.0})
+    return int(stats["calls"]), float(stats["usec_per_call"])
 
 
 def held_keys(lines: list[str], keys: list[str]) -> list[str]:
@@ -112,7 +125,8 @@ def test_no_call_blocks_the_server_purging_trimming_or_erasing_a_huge_group(own_
     big = int(os.environ.get("STREAM_TEST_BIG_GROUP", 30_000))
     keys = load_old_group(client, backend, "timeline_aggregated:1", "user:2", big)
     keys += load_old_group(client, backend, "notification:1", "user:3", big // 2, first=big)
-    client.slowlog_reset()
+    client.slowlog_reset()  # the loading above is not measured
+    client.config_resetstat()
     started = time.monotonic()
     stream_client.feed("timeline_aggregated", 1).unfollow("user", 2)  # purges the whole group
     maintenance.trim_feeds()  # cuts notification:1's group to activities_per_group
@@ -120,8 +134,13 @@ def test_no_call_blocks_the_server_purging_trimming_or_erasing_a_huge_group(own_
     assert (len(group["activities"]), group["activity_count"]) == (15, big // 2)
     assert backend.erase_feeds(["notification:1"], FeedLayout.current()) == 15
     elapsed = time.monotonic() - started
+    calls, mean_us = script_stats(client)
     slow = slow_commands(client)
-    assert slow == [], f"commands slower than {SLOW_US / 1000:.0f} ms: {slow[:5]} (all the work took {elapsed:.1f}s)"
+    summary = f"{calls} script calls of {mean_us / 1000:.1f} ms on average in {elapsed:.1f}s; slowest: {slow[:3]}"
+    assert calls > big // 100, summary  # the work went in many bounded calls
+    assert mean_us < SLOW_US / 5, summary
+    assert not slow or slow[0][0] < WORST_US, summary
+    assert len(slow) <= OUTLIERS * calls, f"{len(slow)} commands over {SLOW_US // 1000} ms: {summary}"
     assert stream_client.feed("timeline_aggregated", 1).get()["results"] == []
     assert held_keys(store_text(), keys) == []  # every body and reference of the purged groups went
 
