@@ -105,17 +105,51 @@ def test_trim_applies_a_lowered_max_length_to_stored_feeds(store, settings):
         "timeline_aggregated": {"type": "aggregated", "max_length": 1},
     }
     out, _ = run("stream_trim", dry_run=True, verbosity=0)
-    assert out == "Would trim 2 feeds of 3 over their max_length (dry run: nothing was trimmed).\n"
+    assert out == (
+        "Would trim 2 feeds of 3 over their max_length or activities_per_group, removing 5 entries "
+        "(dry run: nothing was trimmed).\n"
+    )
     assert len(stream_client.feed("user", 1).get()["results"]) == 6
     out, _ = run("stream_trim", batch=2, verbosity=0)
-    assert out.startswith("Trimmed 2 feeds of 3 over their max_length: removed 5 entries, ")
+    assert out.startswith("Trimmed 2 feeds of 3 over their max_length or activities_per_group: removed 5 entries, ")
     assert fids(stream_client.feed("user", 1).get()) == ["testapp.Tweet:6", "testapp.Tweet:5"]
     (group,) = stream_client.feed("timeline_aggregated", 1).get()["results"]
     assert group["verb"] == "tweet"
     gone = [ids.id_to_key(i) for i in old[:4]]
     assert mentions(gone) == []  # the trimmed activities' data went too
     out, _ = run("stream_trim", verbosity=0)
-    assert out.startswith("Trimmed 0 feeds of 3 over their max_length: removed 0 entries")
+    assert out.startswith("Trimmed 0 feeds of 3 over their max_length or activities_per_group: removed 0 entries")
+
+
+def test_trim_applies_a_lowered_activities_per_group_to_stored_groups(store, settings):
+    """Groups stored under a larger cap (or before there was one) are cut to
+    their newest activities; their counts keep counting all."""
+    feeds = settings.STREAM_FEEDS
+    for slug in ("timeline_aggregated", "notification"):
+        stream_client.feed(slug, 1).follow("user", 2, activity_copy_limit=0)
+    numbers = range(1, 13)
+    added = post(2, numbers, verb="like")
+    settings.STREAM_FEEDS = {
+        **feeds,
+        "timeline_aggregated": {"type": "aggregated", "activities_per_group": 4},
+        "notification": {"type": "notification", "activities_per_group": 4},
+    }
+    out, _ = run("stream_trim", dry_run=True, verbosity=0)
+    assert out == (
+        "Would trim 2 feeds of 3 over their max_length or activities_per_group, removing 16 entries "
+        "(dry run: nothing was trimmed).\n"
+    )
+    out, err = run("stream_trim", batch=1, verbosity=1)
+    assert out.startswith("Trimmed 2 feeds of 3 over their max_length or activities_per_group: removed 16 entries, ")
+    assert "Feeds" in err  # the progress bar
+    settings.STREAM_FEEDS = feeds  # the default cap (15) again: what was cut is gone
+    for slug in ("timeline_aggregated", "notification"):
+        (group,) = stream_client.feed(slug, 1).get()["results"]
+        assert [a["id"] for a in group["activities"]] == added[::-1][:4]
+        assert (group["activity_count"], group["actor_count"]) == (12, 1)
+    assert len(stream_client.feed("user", 2).get()["results"]) == 12  # the flat feed keeps them all
+    out, _ = run("stream_trim", verbosity=0)
+    assert out.startswith("Trimmed 0 feeds of 3")
 
 
 def test_trim_rejects_a_bad_batch(store):

@@ -166,7 +166,10 @@ class FeedView(FeedAPIView):
         for name in ("id_lt", "id_gt"):
             if name in query:
                 if "." in query[name] and not ref.group.is_aggregated:
-                    raise ValidationError({name: [f"{ref.slug!r} is a flat feed: give an activity id, not a group id"]})
+                    detail: dict[str, list[str]] = {
+                        name: [f"{ref.slug!r} is a flat feed: give an activity id, not a group id"]
+                    }
+                    raise ValidationError(detail)
                 params[name] = query[name]
         for name in ("mark_seen", "mark_read"):
             if query.get(name):

@@ -327,7 +327,8 @@ class BaseStorageBackend(BaseBackend):
     """Can it delete everything it stores about feeds (``erase_feeds``)?"""
 
     supports_trim = False
-    """Can it list its feeds and cut them to ``max_length`` now (``iter_feeds``, ``trim_feeds``)?"""
+    """Can it list its feeds and cut them to ``max_length`` and their groups to
+    ``activities_per_group`` now (``iter_feeds``, ``trim_feeds``)?"""
 
     def iter_activities(self, batch: int) -> Iterator[list[tuple[str, str]]]:
         """Yield every stored ``(key, json)``, ``batch`` at a time, in any order."""
@@ -355,10 +356,13 @@ class BaseStorageBackend(BaseBackend):
         """Yield the ids of the feeds that hold entries, ``batch`` at a time."""
         raise self.unsupported("trimming", "iter_feeds")
 
-    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
-        """Cut ``feeds`` to their ``max_length`` (entries, or groups) now; return
-        how many entries went. Data left without a feed goes too, or is left
-        to ``delete_orphaned_activities`` where the backend has it."""
+    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout, *, dry_run: bool = False) -> int:
+        """Cut ``feeds`` to their ``max_length`` (entries, or groups) and each
+        kept group to its newest ``activities_per_group`` now (the groups'
+        counts keep counting what was cut), in bounded steps; return how many
+        entries went (``dry_run``: would go, nothing changed). Data left
+        without a feed goes too, or is left to ``delete_orphaned_activities``
+        where the backend has it."""
         raise self.unsupported("trimming", "trim_feeds")
 
     def delete_orphaned_activities(self) -> int:

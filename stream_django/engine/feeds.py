@@ -43,7 +43,14 @@ FEED_OPTIONS = {"type", "max_length", "aggregation_format", "activities_per_grou
 
 @dataclass(frozen=True)
 class FeedGroup:
-    """One feed group: its slug, type and limits."""
+    """One feed group: its slug, type and limits.
+
+    ``max_length`` bounds a flat feed's entries (an aggregated feed's
+    groups); ``activities_per_group`` bounds what each group of an
+    aggregated or notification feed keeps (its newest activities: older ones
+    are dropped when written) and returns, while the group's
+    ``activity_count`` and ``actor_count`` keep counting all it received.
+    """
 
     slug: str
     type: str = FLAT

@@ -1,4 +1,5 @@
-"""Rebuilding a feed from what it follows; trimming every feed to its ``max_length``."""
+"""Rebuilding a feed from what it follows; trimming every feed to its
+``max_length`` and every group to its ``activities_per_group``."""
 
 from __future__ import annotations
 
@@ -66,8 +67,10 @@ def rebuild_feed(
 
 @dataclass
 class TrimReport:
-    """A trim: the feeds read, those over their ``max_length``, the entries
-    removed and the activity data left without a feed and deleted."""
+    """A trim: the feeds read, those over their ``max_length`` or holding a
+    group over its ``activities_per_group``, the entries removed (on a dry
+    run: that would be) and the activity data left without a feed and
+    deleted."""
 
     feeds: int = 0
     trimmed: int = 0
@@ -77,9 +80,12 @@ class TrimReport:
 
 def trim_feeds(*, dry_run: bool = False, batch: int = BATCH, progress: Progress = noop) -> TrimReport:
     """Cut every feed to its feed group's ``max_length`` (entries of a flat
-    feed, groups of an aggregated one), ``batch`` feeds at a time. Writes
-    trim as they go; this applies a smaller ``max_length`` to existing data
-    at once."""
+    feed, groups of an aggregated one) and every group of an aggregated feed
+    to its newest ``activities_per_group`` activities (the groups' counts
+    keep counting what was cut), ``batch`` feeds at a time, each backend call
+    bounded. Writes trim and cut as they go; this applies a smaller
+    ``max_length`` or ``activities_per_group``, or the cap itself to data
+    stored before it existed, at once."""
     if batch < 1:
         raise ValueError(f"batch must be a positive number of feeds, got {batch}")
     backend = storage_backend("supports_trim")
@@ -87,21 +93,14 @@ def trim_feeds(*, dry_run: bool = False, batch: int = BATCH, progress: Progress 
     report = TrimReport()
     for feeds in backend.iter_feeds(batch):
         report.feeds += len(feeds)
-        over = [f for f in feeds if _over(backend, f, layout)]
+        counts = {f: backend.trim_feeds([f], layout, dry_run=True) for f in feeds if layout.get(f) is not None}
+        over = [f for f, n in counts.items() if n]
         report.trimmed += len(over)
-        if over and not dry_run:
+        if dry_run:
+            report.entries += sum(counts.values())
+        elif over:
             report.entries += backend.trim_feeds(over, layout)
         progress(report.feeds, None)
     if not dry_run and backend.supports_orphan_cleanup:
         report.orphans = backend.delete_orphaned_activities()
     return report
-
-
-def _over(backend: Any, feed: str, layout: FeedLayout) -> bool:
-    """Whether ``feed`` holds more than its ``max_length``."""
-    group = layout.get(feed)
-    if group is None or group.max_length is None:
-        return False
-    if group.is_flat:
-        return bool(backend.read_feed(feed, Page(limit=1, offset=group.max_length)))
-    return bool(backend.read_groups(feed, group, Page(limit=1, offset=group.max_length)).groups)

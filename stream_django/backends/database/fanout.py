@@ -85,7 +85,8 @@ class FanOutMixin(GroupMixin, TrimMixin):
                 f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
             name = plan.group_name(slug, activity)
-            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], held)
+            cap = layout.of(slug).activities_per_group
+            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], held, cap=cap)
         for slug, feeds in sample.items():
             self._trim(cursor, layout.of(slug), feeds)
 

@@ -42,13 +42,17 @@ class GroupMixin(ConnectionMixin):
         rows: str,
         params: list[Any],
         held: tuple[str, list[Any]] = ("", []),
+        *,
+        cap: int,
     ) -> None:
         """Add ``activity`` to group ``name`` of each feed of ``rows`` (feed, origin).
 
         One upsert creates the missing groups and bumps the existing ones
         (only in feeds that do not hold the activity yet), so concurrent
-        writers to one group never lose a count; then the entries. ``held``
-        narrows the search for entries already there (a condition on ``e.feed``).
+        writers to one group never lose a count; then the entries, and the
+        group is cut to its newest ``cap`` entries (``activities_per_group``;
+        the counts keep counting what was cut). ``held`` narrows the search
+        for entries already there (a condition on ``e.feed``).
         """
         key, actor = activity.key, activity.actor[:ACTOR_INDEX_LENGTH]
         created = connections[self.using].ops.adapt_datetimefield_value(to_db(activity.time))
@@ -81,6 +85,19 @@ class GroupMixin(ConnectionMixin):
                 f"SELECT r.feed, %s, %s, %s, r.origin FROM ({rows}) r WHERE 1 = 1",
             ),
             [name, key, actor, *params],
+        )
+        self._cap_group(cursor, name, f"SELECT r.feed FROM ({rows}) r", params, cap)
+
+    def _cap_group(self, cursor: CursorWrapper, name: str, feeds: str, params: list[Any], cap: int) -> None:
+        """Delete the entries of group ``name`` past its newest ``cap`` in
+        each feed the query ``feeds`` names; the group's row is left alone."""
+        ranked = (
+            f"SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.feed ORDER BY e.activity_key DESC) AS rn "
+            f"FROM {GENTRY} e WHERE e.group_name = %s AND e.feed IN ({feeds})"
+        )
+        cursor.execute(
+            f"DELETE FROM {GENTRY} WHERE id IN (SELECT id FROM ({ranked}) doomed WHERE doomed.rn > %s)",
+            [name, *params, cap],
         )
 
     def _add_many_to_feed(self, feed: str, group: FeedGroup, items: Sequence[tuple[str, str, str | None]]) -> None:
@@ -139,6 +156,9 @@ class GroupMixin(ConnectionMixin):
             [GroupEntry(feed=feed, group_name=n[1], activity_id=n[0], actor=n[2], origin=n[3]) for n in named],
             ignore_conflicts=True,
         )
+        with connections[db].cursor() as cursor:
+            for name in sorted(names):
+                self._cap_group(cursor, name, "%s", [feed], group.activities_per_group)
 
     def _recount_groups(self, cursor: CursorWrapper, feed: str) -> None:
         where = f"e.feed = {GROUP}.feed AND e.group_name = {GROUP}.name"

@@ -105,19 +105,25 @@ class MaintenanceMixin(FollowMixin):
             self._delete_orphans(cursor, sorted(keys))
         return deleted
 
-    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
+    def trim_feeds(self, feeds: Sequence[str], layout: FeedLayout, *, dry_run: bool = False) -> int:
         by_group: dict[str, list[str]] = {}
         for feed in feeds:
             group = layout.get(feed)
-            if group is not None and group.max_length is not None:
+            if group is not None and (group.is_aggregated or group.max_length is not None):
                 by_group.setdefault(group.slug, []).append(feed)
         removed = 0
         with self._write() as cursor:
             for slug, members in by_group.items():
                 group = layout.groups[slug]
+                if dry_run:
+                    removed += self._count_over(cursor, group, members)
+                    continue
                 model = FeedEntry if group.is_flat else GroupEntry
                 rows = model.objects.using(self.using).filter(feed__in=members)
                 before = rows.count()
-                self._trim(cursor, group, members)
+                if group.max_length is not None:
+                    self._trim(cursor, group, members)
+                if group.is_aggregated:
+                    self._cap_feeds(cursor, group, members)
                 removed += before - rows.count()
         return removed

@@ -1,5 +1,7 @@
 """
-Trimming, which keeps each feed at its feed group's ``max_length``.
+Trimming, which keeps each feed at its feed group's ``max_length`` (and, for
+maintenance, each group at its ``activities_per_group``: writes cut a group
+as they add to it, in ``groups.py``).
 
 Trimming is amortised: a write trims each feed it writes with probability
 TRIM_SAMPLES / max_length (``_maybe_trim``); the feeds reached by fan-out
@@ -88,3 +90,43 @@ class TrimMixin(ConnectionMixin):
                 f"DELETE FROM {GROUP} WHERE id IN (SELECT id FROM ({ranked}) doomed)",
                 [*chunk, group.max_length],
             )
+
+    def _cap_feeds(self, cursor: CursorWrapper, group: FeedGroup, feeds: Sequence[str]) -> None:
+        """Cut every group of ``feeds`` to its newest ``activities_per_group``
+        entries (data written before the cap, or under a larger one); the
+        groups' counts keep counting what was cut."""
+        size = (connections[self.using].features.max_query_params or 10_000) - 1
+        for start in range(0, len(feeds), size):
+            chunk = list(feeds[start : start + size])
+            ranked = (
+                f"SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.feed, e.group_name "
+                f"ORDER BY e.activity_key DESC) AS rn FROM {GENTRY} e WHERE e.feed IN ({sql.placeholders(chunk)})"
+            )
+            cursor.execute(
+                f"DELETE FROM {GENTRY} WHERE id IN (SELECT id FROM ({ranked}) doomed WHERE doomed.rn > %s)",
+                [*chunk, group.activities_per_group],
+            )
+
+    def _count_over(self, cursor: CursorWrapper, group: FeedGroup, feeds: Sequence[str]) -> int:
+        """How many entries trimming ``feeds`` (``_trim`` then, aggregated,
+        ``_cap_feeds``) would remove."""
+        marks = sql.placeholders(feeds)
+        limit = group.max_length
+        if group.is_flat:
+            if limit is None:
+                return 0
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY e.feed ORDER BY e.activity_key DESC) "
+                f"AS rn FROM {ENTRY} e WHERE e.feed IN ({marks})) ranked WHERE ranked.rn > %s",
+                [*feeds, limit],
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY e.feed, e.group_name "
+            f"ORDER BY e.activity_key DESC) AS rn, r.grn FROM {GENTRY} e JOIN (SELECT g.feed, g.name, "
+            f"ROW_NUMBER() OVER (PARTITION BY g.feed ORDER BY g.latest_key DESC) AS grn FROM {GROUP} g "
+            f"WHERE g.feed IN ({marks})) r ON r.feed = e.feed AND r.name = e.group_name) ranked "
+            f"WHERE ranked.rn > %s OR ranked.grn > %s",
+            [*feeds, group.activities_per_group, limit if limit is not None else 2**31 - 1],
+        )
+        return int(cursor.fetchone()[0])

@@ -143,7 +143,12 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
             group = layout.of(f)
             if group.is_aggregated:
                 self._add_to_groups(
-                    cursor, activity, plan.group_name(group, activity), "SELECT %s AS feed, NULL AS origin", [f]
+                    cursor,
+                    activity,
+                    plan.group_name(group, activity),
+                    "SELECT %s AS feed, NULL AS origin",
+                    [f],
+                    cap=group.activities_per_group,
                 )
                 self._maybe_trim(cursor, [f], layout)
 
@@ -241,7 +246,12 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
             f"WHERE {in_group}",
             [key, key, key, key, *params],
         )
-        cursor.execute(f"DELETE FROM {GROUP} WHERE activity_count <= 0 AND {in_group}", [key, *params])
+        # A group goes with its last kept entry (those past activities_per_group are gone already).
+        cursor.execute(
+            f"DELETE FROM {GROUP} WHERE (activity_count <= 0 OR NOT EXISTS (SELECT 1 FROM {GENTRY} e5 "
+            f"WHERE e5.feed = {GROUP}.feed AND e5.group_name = {GROUP}.name AND e5.activity_key <> %s)) AND {in_group}",
+            [key, key, *params],
+        )
         for table in (GENTRY, ENTRY):
             cursor.execute(
                 f"DELETE FROM {table} WHERE activity_key = %s AND {scope('')}",

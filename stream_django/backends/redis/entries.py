@@ -30,6 +30,15 @@ from stream_django.engine.plan import FeedLayout, WritePlan
 #: writes, each removing that many, so trimming costs O(1) per write.
 TRIM_SLACK = 10
 
+#: Entries a purge script reads per call: a few milliseconds of the server's
+#: time however large the feed (docs/redis.md, "Bounded script calls").
+PURGE_BATCH = 50
+
+#: A purge: the feed, the origin whose entries go, whether the feed is flat,
+#: and the guard (the origin's followers zset and the feed: nothing happens
+#: while the feed follows it again; empty for none).
+PurgeJob = tuple[str, str, bool, list[str]]
+
 
 class GroupNames:
     """Group names and actors of the activities being written, with the
@@ -89,7 +98,7 @@ class Entries(Keys, Commands):
             for key, origin in entries.items():
                 argv += [key, origin or ""]
             return ("script:FLAT_ADD", ([base + "e"], argv))
-        argv = [base, "1" if group.is_notification else "0", maxlen, slack]
+        argv = [base, "1" if group.is_notification else "0", maxlen, slack, group.activities_per_group]
         for key, origin in entries.items():
             named = names(group, key)
             if named is not None:
@@ -149,3 +158,41 @@ class Entries(Keys, Commands):
         for out in (yield [c for f in feeds if (c := self._remove_call(f, keys, origins, layout))]):
             removed.update(out)
         return removed
+
+    @rounds
+    def _purge_origins(self, jobs: Sequence[PurgeJob]) -> Rounds[int]:
+        """Run each purge job ``(feed, origin, flat, guard)`` to its end, a
+        bounded batch of the feed's entries per script call (``PURGE_BATCH``),
+        the jobs' calls of one round in one pipeline; return how many entries
+        went.
+
+        On one server a call drops the references of what it removed itself,
+        so a purge interrupted between two calls leaves every count right and
+        its retry (which starts over) finishes it; on a cluster the bodies are
+        in other slots and the references go after each round."""
+        release = "0" if self.cluster else "1"
+        pending = {i: "" if flat else "0" for i, (_f, _o, flat, _g) in enumerate(jobs)}
+        total = 0
+        while pending:
+            order = list(pending)
+            calls: list[Call] = []
+            for i in order:
+                feed, origin, flat, guard = jobs[i]
+                base = self.base(feed)
+                if flat:
+                    argv = [origin, pending[i], PURGE_BATCH, release, self.prefix, *guard]
+                    calls.append(("script:FLAT_PURGE", ([base + "e"], argv)))
+                else:
+                    argv = [base, origin, pending[i], PURGE_BATCH, release, self.prefix, *guard]
+                    calls.append(("script:GROUP_PURGE", ([base + "g"], argv)))
+            released: Counter[str] = Counter()
+            for i, (removed, resume) in zip(order, (yield calls)):
+                total += len(removed)
+                released.update(removed)
+                if resume in ("", "0"):
+                    del pending[i]
+                else:
+                    pending[i] = resume
+            if self.cluster:
+                yield from self._release.steps(released)
+        return total

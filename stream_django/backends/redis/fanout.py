@@ -108,7 +108,8 @@ class Fanout(Entries, Reads):
                 slugs[slug] = ["f", maxlen, slack]
             else:
                 named = [list(n) if (n := names(group, k)) is not None else False for k in keys]
-                slugs[slug] = ["n" if group.is_notification else "a", maxlen, slack, named]
+                kind = "n" if group.is_notification else "a"
+                slugs[slug] = [kind, maxlen, slack, named, group.activities_per_group]
         return {"k": list(keys), "s": slugs}
 
     @rounds

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from stream_django.backends.redis.commands import Call, Rounds, rounds
-from stream_django.backends.redis.entries import Entries, GroupNames
+from stream_django.backends.redis.entries import Entries, GroupNames, PurgeJob
 from stream_django.backends.redis.keys import KEY
 from stream_django.engine.plan import FeedLayout
 
@@ -117,21 +117,14 @@ class Follows(Entries):
     def _purge(self, pairs: Sequence[tuple[str, str]], layout: FeedLayout, *, guarded: bool) -> Rounds[None]:
         """Remove from each source the entries whose origin is its target;
         ``guarded`` (one server only): not while the source follows it."""
-        calls: list[Call] = []
+        jobs: list[PurgeJob] = []
         for source, target in pairs:
             group = self._group(source, layout)
             if group is None:
                 continue
             guard = [self.base(target) + "fr", source] if guarded else []
-            base = self.base(source)
-            if group.is_flat:
-                calls.append(("script:FLAT_PURGE", ([base + "e"], [target, *guard])))
-            else:
-                calls.append(("script:GROUP_PURGE", ([base + "g"], [base, target, *guard])))
-        released: Counter[str] = Counter()
-        for removed in (yield calls):
-            released.update(removed)
-        yield from self._release.steps(released)
+            jobs.append((source, target, group.is_flat, guard))
+        yield from self._purge_origins.steps(jobs)
 
     def _follow_exists(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         """Whether each ``(source, target)`` is a follow now."""

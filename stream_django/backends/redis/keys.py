@@ -10,8 +10,12 @@ key                              type   content
 ===============================  =====  ======================================
 ``P{F}:e``                       zset   flat feed: ``key + origin``, scores 0
 ``P{F}:g``                       zset   groups: ``latest key + name``, scores 0
-``P{F}:ge:<group>``              zset   a group's activity keys, scores 0
+``P{F}:ge:<group>``              zset   a group's newest activity keys (at
+                                        most ``activities_per_group``),
+                                        scores 0
 ``P{F}:ga:<group>``              hash   actor -> activities of the group
+                                        (those cut by the cap included)
+``P{F}:gn``                      hash   group -> its ``activity_count``
 ``P{F}:gc``                      hash   group -> key of its first activity
 ``P{F}:x``                       hash   key -> JSON ``[group, actor, origin]``
 ``P{F}:us`` / ``P{F}:ur``        set    unseen / unread groups (notification)

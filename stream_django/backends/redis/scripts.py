@@ -39,12 +39,14 @@ NAMES = (
     "FLAT_REMOVE",
     "FLAT_PURGE",
     "FLAT_FIND",
+    "FLAT_CUT",
     # aggregated and notification feeds
     "GROUP_ADD",
     "GROUP_REMOVE",
     "GROUP_PURGE",
     "GROUP_FIND",
     "GROUP_READ",
+    "GROUP_CUT",
     # follows and the holder sets
     "FOLLOW_ADD",
     "FOLLOW_REMOVE",

@@ -1,4 +1,5 @@
-"""Cut every feed to its feed group's max_length now, in batches."""
+"""Cut every feed to its feed group's max_length and every group to its
+activities_per_group now, in batches."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from stream_django.management.progress import ProgressBar, plural
 
 class Command(BaseCommand):
     help = (
-        "Apply each feed group's max_length to the feeds already stored (writes trim as they go; "
-        "run this after lowering max_length), a batch of feeds at a time (docs/operations.md)."
+        "Apply each feed group's max_length and activities_per_group to the feeds already stored "
+        "(writes trim as they go; run this after lowering either, or after upgrading to a version "
+        "with the per-group cap), a batch of feeds at a time (docs/operations.md)."
     )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--batch", type=int, default=BATCH, help=f"Feeds per batch (default {BATCH}).")
-        parser.add_argument("--dry-run", action="store_true", help="Count the feeds over their max_length only.")
+        parser.add_argument("--dry-run", action="store_true", help="Count the feeds and entries over the limits only.")
 
     def handle(self, *args: Any, batch: int, dry_run: bool, **options: Any) -> None:
         bar = ProgressBar(self.stderr, "Feeds", options["verbosity"])
@@ -30,9 +32,12 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         finally:
             bar.finish()
-        over = f"{plural(report.trimmed, 'feed')} of {report.feeds} over their max_length"
+        over = f"{plural(report.trimmed, 'feed')} of {report.feeds} over their max_length or activities_per_group"
         if dry_run:
-            self.stdout.write(f"Would trim {over} (dry run: nothing was trimmed).")
+            self.stdout.write(
+                f"Would trim {over}, removing {plural(report.entries, 'entry', 'entries')} "
+                "(dry run: nothing was trimmed)."
+            )
         else:
             self.stdout.write(
                 f"Trimmed {over}: removed {plural(report.entries, 'entry', 'entries')}, "

@@ -6,7 +6,8 @@
 -- KEYS[1] the source's flat entries; ARGV: prefix, source feed id, min, max
 -- (ZRANGEBYLEX bounds over the source's holders), limit, then a JSON spec
 -- {"k": [keys], "s": {slug: ["f", max_length, slack] or ["a" / "n",
--- max_length, slack, [[group, actor] or false per key]]}}. Writes the keys
+-- max_length, slack, [[group, actor] or false per key], activities per
+-- group]}}. Writes the keys
 -- the source still holds into those holders that follow it now, with the
 -- source as origin; raises the references by the entries written and
 -- releases those trimmed. Returns {the last holder read, how many were read}.
@@ -48,7 +49,7 @@ if #held > 0 then
       if cfg[1] == 'f' then
         flat_add(P .. '{' .. m .. '}:e', cfg[2], cfg[3], t.items, added, trimmed)
       else
-        group_add(P .. '{' .. m .. '}:', cfg[1] == 'n', cfg[2], cfg[3], t.keys, t.names, t.actors, t.origins, added, trimmed)
+        group_add(P .. '{' .. m .. '}:', cfg[1] == 'n', cfg[2], cfg[3], cfg[5], t.keys, t.names, t.actors, t.origins, added, trimmed)
       end
     end
   end

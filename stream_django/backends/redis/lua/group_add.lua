@@ -1,12 +1,13 @@
 -- KEYS[1] B.g; ARGV: B, notification ('1'/'0'), max groups (0 = unbounded),
--- slack, then quads (key, group, actor, origin). Returns {added, trimmed}.
+-- slack, activities per group, then quads (key, group, actor, origin).
+-- Returns {added, trimmed}.
 --
 -- requires: group_add
 
 local keys, names, actors, origins, added, trimmed = {}, {}, {}, {}, {}, {}
-for i = 5, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   keys[#keys + 1], names[#names + 1] = ARGV[i], ARGV[i + 1]
   actors[#actors + 1], origins[#origins + 1] = ARGV[i + 2], ARGV[i + 3]
 end
-group_add(ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4]), keys, names, actors, origins, added, trimmed)
+group_add(ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), keys, names, actors, origins, added, trimmed)
 return {added, trimmed}

@@ -34,7 +34,8 @@ if limit > 0 then
     end
     out[#out + 1] = {
       name, string.sub(m, 1, 31), redis.call('HGET', B .. 'gc', name) or string.sub(m, 1, 31),
-      redis.call('ZCARD', ge), redis.call('HLEN', B .. 'ga:' .. name), seen, read, entries
+      tonumber(redis.call('HGET', B .. 'gn', name) or redis.call('ZCARD', ge)), redis.call('HLEN', B .. 'ga:' .. name),
+      seen, read, entries
     }
   end
 end

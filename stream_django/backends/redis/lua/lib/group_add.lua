@@ -1,19 +1,29 @@
--- group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed):
+-- group_add(B, notify, maxlen, slack, per, keys, names, actors, origins, added, trimmed):
 -- add activities to their groups (a key already there is not added again),
--- marking the groups unseen and unread in a notification feed; trim the feed
--- back to maxlen groups once it holds more than maxlen + slack. The keys
--- written go to added, the keys trimmed to trimmed.
+-- marking the groups unseen and unread in a notification feed; cut each group
+-- written to its newest per activities (its count B.gn and actors B.ga keep
+-- counting those cut); trim the feed back to maxlen groups once it holds more
+-- than maxlen + slack. The keys written go to added, the keys cut or trimmed
+-- to trimmed (a key both written and cut is in both). One call cuts at most
+-- CUT_BUDGET entries per group cut and per trim, so a group stored before the
+-- cap (or under a larger max_length) shrinks over several writes and never
+-- stops the server (``manage.py stream_trim`` cuts the rest at once).
+
+local CUT_BUDGET = 1000
 --
 -- requires: group_remove
 
-local function group_add(B, notify, maxlen, slack, keys, names, actors, origins, added, trimmed)
+local function group_add(B, notify, maxlen, slack, per, keys, names, actors, origins, added, trimmed)
   local g = B .. 'g'
+  local touched = {}
   for i, k in ipairs(keys) do
     local name, actor = names[i], actors[i]
     if redis.call('HSETNX', B .. 'x', k, cjson.encode({name, actor, origins[i]})) == 1 then
       local ge = B .. 'ge:' .. name
       local latest = redis.call('ZREVRANGE', ge, 0, 0)[1]
+      group_count(B, name, 1)
       redis.call('ZADD', ge, 0, k)
+      touched[name] = true
       if not latest then
         redis.call('HSET', B .. 'gc', name, k)
         redis.call('ZADD', g, 0, k .. name)
@@ -29,16 +39,38 @@ local function group_add(B, notify, maxlen, slack, keys, names, actors, origins,
       added[#added + 1] = k
     end
   end
-  if maxlen > 0 then
-    local n = redis.call('ZCARD', g)
-    if n > maxlen + slack then
-      for _, m in ipairs(redis.call('ZRANGE', g, 0, n - maxlen - 1)) do
-        local name = string.sub(m, 32)
-        for _, k in ipairs(redis.call('ZRANGE', B .. 'ge:' .. name, 0, -1)) do
+  if per > 0 then
+    for name in pairs(touched) do
+      local ge = B .. 'ge:' .. name
+      local cut = math.min(redis.call('ZCARD', ge) - per, CUT_BUDGET)
+      if cut > 0 then
+        for _, k in ipairs(redis.call('ZRANGE', ge, 0, cut - 1)) do
           redis.call('HDEL', B .. 'x', k)
           trimmed[#trimmed + 1] = k
         end
-        drop_group(B, name, string.sub(m, 1, 31))
+        redis.call('ZREMRANGEBYRANK', ge, 0, cut - 1)
+      end
+    end
+  end
+  if maxlen > 0 then
+    local n = redis.call('ZCARD', g)
+    if n > maxlen + slack then
+      local budget = CUT_BUDGET
+      for _, m in ipairs(redis.call('ZRANGE', g, 0, n - maxlen - 1)) do
+        if budget <= 0 then break end
+        local name = string.sub(m, 32)
+        local ge = B .. 'ge:' .. name
+        local keys = redis.call('ZRANGE', ge, 0, budget - 1)
+        for _, k in ipairs(keys) do
+          redis.call('HDEL', B .. 'x', k)
+          trimmed[#trimmed + 1] = k
+        end
+        budget = budget - #keys
+        if redis.call('ZCARD', ge) <= #keys then
+          drop_group(B, name, string.sub(m, 1, 31))
+        else
+          redis.call('ZREMRANGEBYRANK', ge, 0, #keys - 1)
+        end
       end
     end
   end
