@@ -53,13 +53,10 @@ class FanOutMixin(GroupMixin, TrimMixin):
         marks = sql.placeholders(sources)
         where = ""
         params: list[Any] = []
-        held: tuple[str, list[Any]] = ("", [])
         if chunk is not None:
             where, params = sql.range_condition(chunk, "f.source")
             where += f" AND EXISTS (SELECT 1 FROM {ENTRY} o WHERE o.feed = %s AND o.activity_key = %s)"
             params += [sources[0], activity.key]
-            # Bounds the check for entries already there to the chunk's feeds.
-            held = sql.range_condition(chunk, "e.feed")
         grouped = layout.grouped_slugs
         followed_by, sample = self._survey_followers(cursor, layout, sources, grouped, chunk)
         if flat_slugs:
@@ -85,7 +82,7 @@ class FanOutMixin(GroupMixin, TrimMixin):
                 f"WHERE f.target IN ({marks}) AND f.source_slug = %s{where}"
             )
             name = plan.group_name(slug, activity)
-            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], held)
+            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params])
         for slug, feeds in sample.items():
             self._trim(cursor, layout.of(slug), feeds)
 
