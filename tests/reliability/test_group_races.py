@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import threading
+
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from stream_django.client import stream_client
+from stream_django.conf import DATABASE_BACKEND
+from stream_django.exceptions import TransactionConflict
 from tests.contract.helpers import act
 from tests.local_backends import LOCAL_BACKENDS, use_backend
 from tests.reliability.test_follow_races import together
@@ -152,6 +156,48 @@ def test_marking_seen_while_writers_fan_out_never_deadlocks(store):
         return _Both(*readers), work, {f"{verb}_{act(0)['time']:%Y-%m-%d}" for verb in ("like", "comment")}
 
     compare(scenario)
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises writers: no deadlock to provoke")
+def test_a_deadlock_inside_the_callers_transaction_is_a_transaction_conflict(settings):
+    """Two transactions of the caller's, each adding to the group the
+    other holds: the database's victim gets ``TransactionConflict`` (its
+    transaction is lost, nothing of it stays); the other commits."""
+    settings.STREAM_BACKEND = DATABASE_BACKEND
+    first, second = (stream_client.feed("notification", name) for name in ("x", "y"))
+    barrier = threading.Barrier(2)
+    outcome: dict[int, str] = {}
+
+    def write(n: int, feeds: tuple[Any, Any]) -> None:
+        try:
+            with transaction.atomic():
+                feeds[0].add_activity(like(n))
+                barrier.wait(timeout=10)
+                feeds[1].add_activity(like(n + 1))
+            outcome[n] = "committed"
+        except TransactionConflict:
+            outcome[n] = "conflict"
+        except BaseException as e:  # reported below
+            outcome[n] = repr(e)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=write, args=(1, (first, second))),
+        threading.Thread(target=write, args=(3, (second, first))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcome.values()) == ["committed", "conflict"], outcome
+    (won,) = (n for n, result in outcome.items() if result == "committed")
+    held = {}
+    for feed in (first, second):
+        (group,) = feed.get()["results"]
+        assert (group["activity_count"], group["actor_count"]) == (1, 1), group
+        held[feed.id] = [a["foreign_id"] for a in group["activities"]]
+    assert sorted(held.values()) == [[f"testapp.Tweet:{won}"], [f"testapp.Tweet:{won + 1}"]], held
 
 
 class _Both:
