@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -185,3 +188,22 @@ def test_no_pattern_ops_index_on_the_feed_tables():
         assert cursor.fetchall() == []
         cursor.execute("SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'stream_django_entry'")
         assert cursor.fetchone()[0] == 4  # primary key, (feed, activity_key), activity_key, origin
+
+
+def test_migration_0006_fills_the_group_actors_and_repairs_actor_count():
+    from stream_django.backends.database.models import ActivityGroup, GroupActor
+
+    fill = importlib.import_module("stream_django.migrations.0006_group_actor").fill
+    feed = stream_client.feed("notification", 1)
+    feed.add_activities([act(n, verb="like", actor=f"auth.User:{n % 3}") for n in range(7)])
+    feed.add_activity(act(20, verb="comment"))
+    expected = sorted(GroupActor.objects.values_list("group__name", "actor", "activity_count"))
+    assert len(expected) == 4
+    GroupActor.objects.all().delete()
+    ActivityGroup.objects.update(actor_count=9)  # as concurrent writers had inflated it
+    fill(None, SimpleNamespace(connection=connection))  # it runs SQL on the editor's connection only
+    assert sorted(GroupActor.objects.values_list("group__name", "actor", "activity_count")) == expected
+    assert {g["group"]: g["actor_count"] for g in feed.get()["results"]} == {
+        "like_2026-03-01": 3,
+        "comment_2026-03-01": 1,
+    }

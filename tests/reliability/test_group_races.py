@@ -10,10 +10,9 @@ compares the result with the same operations run one after another.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
-
-import threading
 
 import pytest
 from django.db import connection, connections, transaction

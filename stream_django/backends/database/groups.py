@@ -107,22 +107,37 @@ class GroupMixin(ConnectionMixin):
         selects, and lock them and the existing ones until commit, in feed
         order; return how many.
 
-        The upsert's assignment changes nothing but takes the row lock
-        (on every database: an update). Every write to a group's counts,
+        One upsert whose assignment changes nothing but takes the row lock
+        (on PostgreSQL only for the groups missing when it started: it locks
+        the others with ``FOR UPDATE``). Every write to a group's counts,
         entries or actors locks its row first, in (feed, name) order
         (docs/database.md, "Locks").
         """
-        cursor.execute(
-            sql.upsert(
-                self.vendor,
-                GROUP,
-                ["feed", "name", "latest_key", "created_at", "activity_count", "actor_count", "is_seen", "is_read"],
-                f"SELECT x.feed, %s, %s, %s, 0, 0, %s, %s FROM ({feeds}) x WHERE 1 = 1 ORDER BY x.feed",
-                ["feed", "name"],
-                f"activity_count = {GROUP}.activity_count",
-            ),
-            [name, key, created, False, False, *params],
+        columns = ["feed", "name", "latest_key", "created_at", "activity_count", "actor_count", "is_seen", "is_read"]
+        values = [name, key, created, False, False, *params]
+        noop = f"activity_count = {GROUP}.activity_count"
+        select = f"SELECT x.feed, %s, %s, %s, 0, 0, %s, %s FROM ({feeds}) x WHERE 1 = 1 ORDER BY x.feed"
+        if self.vendor != "postgresql":
+            cursor.execute(sql.upsert(self.vendor, GROUP, columns, select, ["feed", "name"], noop), values)
+            return int(cursor.rowcount)
+        # PostgreSQL: the existing groups are locked (cheaper than updating
+        # them: no new row version) and the missing ones made (or, made by
+        # another writer since, upserted). A group deleted meanwhile is
+        # neither: then the plain upsert runs too.
+        missing = (
+            f"SELECT x.feed, %s, %s, %s, 0, 0, %s, %s FROM ({feeds}) x WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {GROUP} g WHERE g.feed = x.feed AND g.name = %s) ORDER BY x.feed"
         )
+        cursor.execute(
+            f"WITH locked AS (SELECT feed FROM {GROUP} WHERE name = %s AND feed IN ({feeds}) ORDER BY feed FOR UPDATE), "
+            f"made AS ({sql.upsert(self.vendor, GROUP, columns, missing, ['feed', 'name'], noop)} RETURNING 1) "
+            f"SELECT (SELECT COUNT(*) FROM locked) + (SELECT COUNT(*) FROM made), (SELECT COUNT(*) FROM ({feeds}) y)",
+            [name, *params, *values, name, *params],
+        )
+        locked, wanted = cursor.fetchone()
+        if locked == wanted:
+            return int(locked)
+        cursor.execute(sql.upsert(self.vendor, GROUP, columns, select, ["feed", "name"], noop), values)
         return int(cursor.rowcount)
 
     def _add_many_to_feed(self, feed: str, group: FeedGroup, items: Sequence[tuple[str, str, str | None]]) -> None:

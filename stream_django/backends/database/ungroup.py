@@ -68,18 +68,28 @@ class UngroupMixin(ConnectionMixin):
                 f"AND e.feed = g.feed AND e.activity_key = %s)",
                 [*batch, key],
             )
-            self._drop_empty(cursor, batch)
+            self._drop_empty(cursor, batch, leaving=key)
 
-    def _drop_empty(self, cursor: CursorWrapper, groups: Sequence[int]) -> None:
+    def _drop_empty(self, cursor: CursorWrapper, groups: Sequence[int], leaving: str | None = None) -> None:
         """Delete the actors left without activities among ``groups``, and
-        the groups left empty (with their actors)."""
+        the groups left without activities or without kept entries (but
+        those of ``leaving``, about to be deleted), with their actors."""
         marks = sql.placeholders(groups)
+        other = " AND e.activity_key <> %s" if leaving is not None else ""
+
+        def empty(table: str) -> str:
+            return (
+                f"{table}.id IN ({marks}) AND ({table}.activity_count <= 0 OR NOT EXISTS (SELECT 1 FROM {GENTRY} e "
+                f"WHERE e.feed = {table}.feed AND e.group_name = {table}.name{other}))"
+            )
+
+        params: list[Any] = [*groups, *([leaving] if leaving is not None else [])]
         cursor.execute(
             f"DELETE FROM {GACTOR} WHERE group_id IN ({marks}) AND (activity_count <= 0 OR group_id IN "
-            f"(SELECT g.id FROM {GROUP} g WHERE g.id IN ({marks}) AND g.activity_count <= 0))",
-            [*groups, *groups],
+            f"(SELECT g.id FROM {GROUP} g WHERE {empty('g')}))",
+            [*groups, *params],
         )
-        cursor.execute(f"DELETE FROM {GROUP} WHERE id IN ({marks}) AND activity_count <= 0", list(groups))
+        cursor.execute(f"DELETE FROM {GROUP} WHERE {empty(GROUP)}", params)
 
     def _purge_groups(self, cursor: CursorWrapper, feed: str, origins: Sequence[str]) -> list[str]:
         """Delete from the aggregated ``feed`` every entry whose origin is
