@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 #: Iterations per test: enough for the old group upsert to go wrong in
 #: nearly every one, few enough for the file to stay well inside a minute.
-ITERATIONS = 12
+ITERATIONS = 10
 WRITERS = 8
 
 
