@@ -102,6 +102,11 @@ class BackendUnavailable(StreamApiException):
     status_code = 503
 
 
+class TransactionConflict(BackendUnavailable):
+    """The database chose a write inside the caller's transaction as the
+    victim of a deadlock; that transaction is lost: roll it back and retry."""
+
+
 class InvalidStreamBackend(ImproperlyConfigured):
     """``STREAM_BACKEND`` names a class that cannot be imported or used."""
 

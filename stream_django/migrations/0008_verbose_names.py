@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stream_django", "0005_feed_lock_pattern_ops"),
+        ("stream_django", "0006_group_actor"),
     ]
 
     operations = [

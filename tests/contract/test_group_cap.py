@@ -42,17 +42,6 @@ def capped(settings, feeds):
     return feeds
 
 
-def counts_actors_past_the_cap(request, backend_name: str) -> None:
-    """The database backend counts a group's actors from its kept entries, so
-    an actor whose activities were all cut stops counting there; counting them
-    past the cap needs actor bookkeeping of its own (the rework of how that
-    backend maintains ``actor_count``). Until then the test must fail there."""
-    if backend_name == "database":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="the database backend counts actors from the kept entries")
-        )
-
-
 def only_group(feed):
     (group,) = feed.get()["results"]
     return group
@@ -77,8 +66,7 @@ def test_a_group_keeps_its_newest_activities_and_counts_all(capped, slug):
 
 
 @pytest.mark.parametrize("slug", ["capped", "capnote"])
-def test_actors_of_activities_cut_by_the_cap_still_count(request, backend_name, capped, slug):
-    counts_actors_past_the_cap(request, backend_name)
+def test_actors_of_activities_cut_by_the_cap_still_count(capped, slug):
     feed = capped.feed(slug, 1)
     for n in range(1, 9):
         feed.add_activity(act(n, actor=f"auth.User:{n % 4}"))
@@ -106,8 +94,7 @@ def test_an_older_activity_arriving_late_is_dropped_at_once(capped):
     assert group["activity_count"] == 4
 
 
-def test_an_actor_whose_activities_were_all_dropped_still_counts_once(request, backend_name, capped):
-    counts_actors_past_the_cap(request, backend_name)
+def test_an_actor_whose_activities_were_all_dropped_still_counts_once(capped):
     feed = capped.feed("capped", 1)
     feed.add_activity(act(1, actor="auth.User:ann"))
     for n in (2, 3, 4):

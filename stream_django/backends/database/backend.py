@@ -23,6 +23,7 @@ from stream_django.backends.database.maintenance import MaintenanceMixin
 from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.trim import TrimMixin
+from stream_django.backends.database.ungroup import UngroupMixin
 from stream_django.backends.database.writes import WriteMixin
 
 
@@ -34,6 +35,7 @@ class DatabaseBackend(
     FollowMixin,  # follow, unfollow, list follows
     GroupMixin,  # aggregated feeds: groups kept at write time, and read
     TrimMixin,  # keep feeds at their max_length
+    UngroupMixin,  # activities taken out of groups, their counts lowered
     ReadMixin,  # pages of flat feeds, activities by key or foreign id
     OrphanMixin,  # activity data that no feed holds any more
     ConnectionMixin,  # options, connection, transactions, deadlock retries

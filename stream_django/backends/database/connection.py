@@ -26,12 +26,15 @@ from django.utils.translation import gettext as _
 
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.backends.database import sql
-from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend
+from stream_django.exceptions import BackendUnavailable, InvalidStreamBackend, TransactionConflict
 
 #: How often a write that lost a deadlock is retried (outside a caller's
 #: transaction only: inside one, the caller's transaction is already lost).
 DEADLOCK_RETRIES = 5
-_DEADLOCK_CODES = {1213, "40P01", "40001"}
+#: PostgreSQL's deadlock and serialization failure; MySQL/MariaDB's deadlock,
+#: and 1467, which MariaDB reports for a deadlock at a table's AUTO-INC lock
+#: (held by an ``INSERT ... SELECT`` until the statement ends).
+_DEADLOCK_CODES = {1213, 1467, "40P01", "40001"}
 
 C = TypeVar("C", bound="ConnectionMixin")
 P = ParamSpec("P")
@@ -45,17 +48,30 @@ def _is_deadlock(error: OperationalError) -> bool:
 
 
 def retry_on_deadlock(method: Callable[Concatenate[C, P], R]) -> Callable[Concatenate[C, P], R]:
-    """Run a write again when the database chose it as a deadlock victim."""
+    """Run a write (its whole transaction) again when the database chose it
+    as a deadlock victim, up to DEADLOCK_RETRIES times; inside the caller's
+    transaction, which is lost then, or when the retries run out, raise
+    ``TransactionConflict``."""
 
     @functools.wraps(method)
     def wrapper(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        retries = 0 if connections[self.using].in_atomic_block else DEADLOCK_RETRIES
+        inside = connections[self.using].in_atomic_block
+        retries = 0 if inside else DEADLOCK_RETRIES
         for attempt in range(retries + 1):
             try:
                 return method(self, *args, **kwargs)
             except OperationalError as e:
-                if attempt == retries or not _is_deadlock(e):
+                if not _is_deadlock(e):
                     raise
+                if inside:
+                    raise TransactionConflict(
+                        f"the {self.address} chose this write as a deadlock victim inside your transaction, "
+                        f"which is lost: roll it back and run it again ({e})"
+                    ) from e
+                if attempt == retries:
+                    raise TransactionConflict(
+                        f"the {self.address} chose this write as a deadlock victim {retries + 1} times in a row ({e})"
+                    ) from e
                 time.sleep(0.005 * 2**attempt * (1 + self.random.random()))
         raise AssertionError("unreachable")  # pragma: no cover
 

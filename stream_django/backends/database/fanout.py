@@ -53,13 +53,10 @@ class FanOutMixin(GroupMixin, TrimMixin):
         marks = sql.placeholders(sources)
         where = ""
         params: list[Any] = []
-        held: tuple[str, list[Any]] = ("", [])
         if chunk is not None:
             where, params = sql.range_condition(chunk, "f.source")
             where += f" AND EXISTS (SELECT 1 FROM {ENTRY} o WHERE o.feed = %s AND o.activity_key = %s)"
             params += [sources[0], activity.key]
-            # Bounds the check for entries already there to the chunk's feeds.
-            held = sql.range_condition(chunk, "e.feed")
         grouped = layout.grouped_slugs
         followed_by, sample = self._survey_followers(cursor, layout, sources, grouped, chunk)
         if flat_slugs:
@@ -86,7 +83,7 @@ class FanOutMixin(GroupMixin, TrimMixin):
             )
             name = plan.group_name(slug, activity)
             cap = layout.of(slug).activities_per_group
-            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], held, cap=cap)
+            self._add_to_groups(cursor, activity, name, rows, [*sources, slug, *params], cap=cap)
         for slug, feeds in sample.items():
             self._trim(cursor, layout.of(slug), feeds)
 

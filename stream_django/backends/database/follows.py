@@ -20,17 +20,18 @@ from django.db.models import Q, QuerySet
 from stream_django.backends.base import Follow, Page
 from stream_django.backends.database.connection import from_db, retry_on_deadlock, to_db
 from stream_django.backends.database.groups import GroupMixin
-from stream_django.backends.database.models import FeedEntry, GroupEntry
+from stream_django.backends.database.models import FeedEntry
 from stream_django.backends.database.models import Follow as FollowRow
 from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
 from stream_django.backends.database.sql import ENTRY, FOLLOW
 from stream_django.backends.database.trim import TrimMixin
+from stream_django.backends.database.ungroup import UngroupMixin
 from stream_django.engine.feeds import slug_of
 from stream_django.engine.plan import FeedLayout
 
 
-class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
+class FollowMixin(GroupMixin, TrimMixin, UngroupMixin, ReadMixin, OrphanMixin):
     """Follow and unfollow feeds (copying and purging their activities), list follows."""
 
     # -- writes ----------------------------------------------------------
@@ -81,12 +82,12 @@ class FollowMixin(GroupMixin, TrimMixin, ReadMixin, OrphanMixin):
 
     def _purge(self, cursor: CursorWrapper, source: str, target: str, layout: FeedLayout) -> None:
         """Delete from ``source`` every entry whose origin is ``target``."""
-        model = GroupEntry if layout.of(source).is_aggregated else FeedEntry
-        purged = model.objects.using(self.using).filter(feed=source, origin=target)
-        keys = list(purged.values_list("activity_id", flat=True))
-        purged.delete()
-        if model is GroupEntry:
-            self._recount_groups(cursor, source)
+        if layout.of(source).is_aggregated:
+            keys = self._purge_groups(cursor, source, [target])
+        else:
+            purged = FeedEntry.objects.using(self.using).filter(feed=source, origin=target)
+            keys = list(purged.values_list("activity_id", flat=True))
+            purged.delete()
         self._delete_orphans(cursor, keys)
 
     # -- reads -----------------------------------------------------------

@@ -94,14 +94,14 @@ class MaintenanceMixin(FollowMixin):
             keys = set(entries.values_list("activity_id", flat=True)) | set(
                 gentries.values_list("activity_id", flat=True)
             )
-            regroup = set(gentries.exclude(feed__in=feeds).values_list("feed", flat=True))
-            deleted = entries.delete()[0] + gentries.delete()[0]
-            ActivityGroup.objects.using(self.using).filter(feed__in=feeds).delete()
+            # What other aggregated feeds got from the erased ones, with their counts.
+            regroup = sorted(set(gentries.exclude(feed__in=feeds).values_list("feed", flat=True)))
+            deleted = sum(len(self._purge_groups(cursor, feed, feeds)) for feed in regroup)
+            deleted += entries.delete()[0] + gentries.delete()[0]
+            ActivityGroup.objects.using(self.using).filter(feed__in=feeds).delete()  # and their actors
             FollowRow.objects.using(self.using).filter(Q(source__in=feeds) | Q(target__in=feeds)).delete()
             # Their lock rows (MySQL/MariaDB; docs/database.md, "Locks") name them too.
             FeedLock.objects.using(self.using).filter(feed__in=feeds).delete()
-            for feed in sorted(regroup):
-                self._recount_groups(cursor, feed)
             self._delete_orphans(cursor, sorted(keys))
         return deleted
 

@@ -105,6 +105,32 @@ class ActivityGroup(models.Model):
         return f"{self.feed} [{self.name}]"
 
 
+class GroupActor(models.Model):
+    """An actor of a group, with how many of the group's activities are theirs.
+
+    ``actor_count`` moves only when a row is created (the actor's first
+    activity in the group) or its count reaches zero, so it counts every
+    activity the group received, not only those it keeps. Keyed by the
+    group's id: a group deleted and made again starts with no actors.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    group = models.ForeignKey(
+        ActivityGroup, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    #: Cut as ``GroupEntry.actor`` is.
+    actor = models.CharField(max_length=ACTOR_LENGTH)
+    activity_count = models.IntegerField(default=0)
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_group_actor"
+        constraints = [models.UniqueConstraint(fields=["group", "actor"], name="stream_gactor_group_actor")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.actor} ({self.activity_count})"
+
+
 class Follow(models.Model):
     """Feed ``source`` follows feed ``target``."""
 

@@ -13,7 +13,7 @@ from django.db.backends.utils import CursorWrapper
 
 from stream_django.backends.database import sql
 from stream_django.backends.database.connection import ConnectionMixin
-from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY
+from stream_django.backends.database.sql import ACTIVITY, ENTRY, GACTOR, GENTRY, GROUP
 
 
 class OrphanMixin(ConnectionMixin):
@@ -33,10 +33,18 @@ class OrphanMixin(ConnectionMixin):
             )
 
     def delete_orphaned_activities(self) -> int:
-        """Delete stored activities that no feed holds any more; return how many."""
+        """Delete stored activities that no feed holds any more; return how many.
+
+        Also deletes the actor rows of groups that trimming deleted (they
+        name a group id no group has any more, so they count for nothing).
+        """
         with self._write() as cursor:
             cursor.execute(
                 f"DELETE FROM {ACTIVITY} WHERE NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.activity_key = {ACTIVITY}.key) "
                 f"AND NOT EXISTS (SELECT 1 FROM {GENTRY} g WHERE g.activity_key = {ACTIVITY}.key)"
             )
-            return int(cursor.rowcount)
+            deleted = int(cursor.rowcount)
+            cursor.execute(
+                f"DELETE FROM {GACTOR} WHERE NOT EXISTS (SELECT 1 FROM {GROUP} g WHERE g.id = {GACTOR}.group_id)"
+            )
+            return deleted

@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence, Sized
 from typing import Any
 
-from stream_django.backends.database.models import ActivityGroup, FeedEntry, FeedLock, GroupEntry, StoredActivity
+from stream_django.backends.database.models import (
+    ActivityGroup,
+    FeedEntry,
+    FeedLock,
+    GroupActor,
+    GroupEntry,
+    StoredActivity,
+)
 from stream_django.backends.database.models import Follow as FollowRow
 
 ENTRY = FeedEntry._meta.db_table
@@ -17,6 +24,7 @@ GROUP = ActivityGroup._meta.db_table
 FOLLOW = FollowRow._meta.db_table
 ACTIVITY = StoredActivity._meta.db_table
 FEED_LOCK = FeedLock._meta.db_table
+GACTOR = GroupActor._meta.db_table
 
 
 def insert_ignore(vendor: str, table: str, columns: Sequence[str], select: str) -> str:
@@ -65,6 +73,12 @@ def upsert(
     if vendor == "mysql":
         return f"INSERT INTO {table} ({cols}) {select} ON DUPLICATE KEY UPDATE {assignments}"
     return f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments}"
+
+
+def by_feed_and_name(vendor: str) -> str:
+    """The hint that makes MySQL/MariaDB read (and so lock) groups in
+    (feed, name) order: they lock rows as they read them, before sorting."""
+    return " FORCE INDEX (stream_group_feed_name)" if vendor == "mysql" else ""
 
 
 def row_lock(vendor: str, *, exclusive: bool) -> str:

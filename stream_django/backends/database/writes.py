@@ -24,13 +24,14 @@ from stream_django.backends.database.fanout import FanOutMixin
 from stream_django.backends.database.models import FeedEntry, GroupEntry, StoredActivity
 from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
-from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY, GROUP
+from stream_django.backends.database.sql import ACTIVITY, ENTRY, GENTRY
+from stream_django.backends.database.ungroup import UngroupMixin
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.plan import FeedLayout, WritePlan
 
 
-class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
+class WriteMixin(FanOutMixin, UngroupMixin, ReadMixin, OrphanMixin):
     """Add, retarget, replace and remove activities."""
 
     # -- adding ----------------------------------------------------------
@@ -139,7 +140,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
                 ignore_conflicts=True,
             )
             self._maybe_trim(cursor, flat, layout)
-        for f in feeds:
+        for f in sorted(feeds):  # groups are locked in feed order
             group = layout.of(f)
             if group.is_aggregated:
                 self._add_to_groups(
@@ -230,28 +231,7 @@ class WriteMixin(FanOutMixin, ReadMixin, OrphanMixin):
 
         params: list[Any] = [*feeds, *origins]
         # Groups first: counts fall, the latest key moves back, empty groups go.
-        in_group = (
-            f"EXISTS (SELECT 1 FROM {GENTRY} e WHERE e.feed = {GROUP}.feed "
-            f"AND e.group_name = {GROUP}.name AND e.activity_key = %s AND {scope('e.')})"
-        )
-        cursor.execute(
-            f"UPDATE {GROUP} SET "
-            f"activity_count = activity_count - 1, "
-            f"actor_count = actor_count - CASE WHEN EXISTS (SELECT 1 FROM {GENTRY} e2 "
-            f"  WHERE e2.feed = {GROUP}.feed AND e2.group_name = {GROUP}.name AND e2.activity_key <> %s "
-            f"  AND e2.actor = (SELECT e3.actor FROM {GENTRY} e3 WHERE e3.feed = {GROUP}.feed AND e3.activity_key = %s)) "
-            f"  THEN 0 ELSE 1 END, "
-            f"latest_key = COALESCE((SELECT MAX(e4.activity_key) FROM {GENTRY} e4 WHERE e4.feed = {GROUP}.feed "
-            f"  AND e4.group_name = {GROUP}.name AND e4.activity_key <> %s), latest_key) "
-            f"WHERE {in_group}",
-            [key, key, key, key, *params],
-        )
-        # A group goes with its last kept entry (those past activities_per_group are gone already).
-        cursor.execute(
-            f"DELETE FROM {GROUP} WHERE (activity_count <= 0 OR NOT EXISTS (SELECT 1 FROM {GENTRY} e5 "
-            f"WHERE e5.feed = {GROUP}.feed AND e5.group_name = {GROUP}.name AND e5.activity_key <> %s)) AND {in_group}",
-            [key, key, *params],
-        )
+        self._remove_from_groups(cursor, key, scope("e."), params)
         for table in (GENTRY, ENTRY):
             cursor.execute(
                 f"DELETE FROM {table} WHERE activity_key = %s AND {scope('')}",
