@@ -156,10 +156,17 @@ class GroupMixin(ConnectionMixin):
             f"SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.feed ORDER BY e.activity_key DESC) AS rn "
             f"FROM {GENTRY} e WHERE e.group_name = %s AND e.feed IN ({feeds})"
         )
-        cursor.execute(
-            f"DELETE FROM {GENTRY} WHERE id IN (SELECT id FROM ({ranked}) doomed WHERE doomed.rn > %s)",
-            [name, *params, cap],
-        )
+        doomed = f"SELECT id FROM ({ranked}) doomed WHERE doomed.rn > %s"
+        if self.vendor != "mysql":
+            cursor.execute(f"DELETE FROM {GENTRY} WHERE id IN ({doomed})", [name, *params, cap])
+            return
+        # MySQL/MariaDB would lock every row such a DELETE scans, in primary
+        # key order (other groups' too); the group's row lock, taken first,
+        # already keeps its entries still: read the ids, delete those.
+        cursor.execute(doomed, [name, *params, cap])
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            cursor.execute(f"DELETE FROM {GENTRY} WHERE id IN ({sql.placeholders(ids)})", ids)
 
     def _add_many_to_feed(self, feed: str, group: FeedGroup, items: Sequence[tuple[str, str, str | None]]) -> None:
         """Add ``(key, json, origin)`` items to one aggregated feed, merging in Python.
