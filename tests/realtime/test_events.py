@@ -1,0 +1,126 @@
+"""
+Feed events: one per changed feed after commit, in Stream's realtime
+message shape, on every local backend; the signal; history and expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import pytest
+from django.db import transaction
+
+from stream_django.client import stream_client
+from stream_django.events import EventsExpired, FeedEvent, history, subscribe
+from stream_django.events.store import get_transport
+from stream_django.exceptions import InputException
+from stream_django.signals import feed_changed
+from tests.local_backends import LOCAL_BACKENDS, use_backend
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=list(LOCAL_BACKENDS))
+def store(request, settings):
+    return use_backend(request, settings, request.param)
+
+
+def post(user: str, n: int, **extra):
+    return stream_client.feed("user", user).add_activity(
+        {
+            "actor": f"auth.User:{user}",
+            "verb": "tweet",
+            "object": f"app.Tweet:{n}",
+            "foreign_id": f"app.Tweet:{n}",
+            "time": datetime(2026, 1, 1, 12, 0, n % 60, tzinfo=timezone.utc),
+            **extra,
+        }
+    )
+
+
+def test_a_post_is_one_event_per_changed_feed(store):
+    stream_client.feed("timeline", "2").follow("user", "1")
+    stream_client.feed("timeline_aggregated", "2").follow("user", "1")
+    stream_client.feed("timeline", "3").follow("user", "9")
+    added = post("1", 1, to=["notification:5"])
+    feeds = ["user:1", "timeline:2", "timeline_aggregated:2", "notification:5", "timeline:3"]
+    events = history(feeds)
+    assert [e.feed for e in events] == sorted(feeds[:4])
+    by_feed = {e.feed: e for e in events}
+    timeline = by_feed["timeline:2"].data
+    assert timeline["feed"] == "timeline:2"
+    assert timeline["deleted"] == [] and timeline["deleted_foreign_ids"] == []
+    read = stream_client.feed("timeline", "2").get(limit=1)["results"][0]
+    assert timeline["new"] == [read]
+    assert (
+        by_feed["timeline_aggregated:2"].data["new"][0]["group"]
+        == (stream_client.feed("timeline_aggregated", "2").get(limit=1)["results"][0]["group"])
+    )
+    assert by_feed["notification:5"].data["new"][0]["id"] == added["id"]
+    assert len({e.id for e in events}) == 4
+
+    stream_client.feed("user", "1").remove_activity(foreign_id="app.Tweet:1")
+    gone = history(["timeline:2"], after_id=by_feed["timeline:2"].id)
+    assert [e.data["deleted"] for e in gone] == [[added["id"]]]
+    assert gone[0].data["deleted_foreign_ids"] == [["app.Tweet:1", "2026-01-01T12:00:01+00:00"]]
+    assert gone[0].data["new"] == []
+
+
+def test_events_wait_for_the_commit_and_a_rollback_sends_none(store):
+    seen: list[FeedEvent] = []
+
+    def receiver(sender, event, **kwargs):
+        seen.append(event)
+
+    feed_changed.connect(receiver)
+    try:
+        with transaction.atomic():
+            post("1", 2)
+            assert seen == [] and history(["user:1"]) == []
+        assert [e.feed for e in seen] == ["user:1"]
+        with pytest.raises(RuntimeError), transaction.atomic():
+            post("1", 3)
+            raise RuntimeError("rolled back")
+        assert [e.feed for e in seen] == ["user:1"]
+    finally:
+        feed_changed.disconnect(receiver)
+
+
+def test_history_after_an_id_and_its_errors(store, settings):
+    first = post("1", 4)
+    (event,) = history(["user:1"])
+    post("1", 5)
+    (later,) = history(["user:1"], after_id=event.id)
+    assert later.data["new"][0]["foreign_id"] == "app.Tweet:5" and first["id"] != later.data["new"][0]["id"]
+    assert history(["user:1"], after_id=later.id) == []
+    with pytest.raises(InputException, match="not a feed event id"):
+        history(["user:1"], after_id="nonsense")
+    transport = get_transport()
+    if transport.name == "database":
+        settings.STREAM_EVENTS = {"retention": 0}
+        post("1", 6)
+        get_transport().prune()
+    else:
+        transport.client.xtrim(transport.key, maxlen=0)
+    with pytest.raises(EventsExpired, match="reload"):
+        history(["user:1"], after_id=event.id)
+
+
+def test_subscribe_replays_then_goes_live(store):
+    post("1", 7)
+    (event,) = history(["user:1"])
+    post("1", 8)
+
+    async def listen():
+        got = []
+        async for e in subscribe(["user:1", "timeline:2"], last_event_id=event.id):
+            got.append(e)
+            if len(got) == 1:
+                await asyncio.get_running_loop().run_in_executor(None, post, "1", 9)
+            if len(got) == 2:
+                return got
+        return got
+
+    got = asyncio.run(asyncio.wait_for(listen(), 20))
+    assert [e.data["new"][0]["foreign_id"] for e in got] == ["app.Tweet:8", "app.Tweet:9"]
