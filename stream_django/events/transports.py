@@ -251,17 +251,25 @@ class RedisTransport(BaseTransport):
         if not url:
             raise ValueError("STREAM_EVENTS['transport'] is 'redis' but no STREAM_REDIS_URL is set")
         self.nodes, self.cluster = connection.parse_urls(url)
-        from stream_django.backends import get_backend
-
-        storage = get_backend()
-        if url == stream_settings.REDIS_URL and hasattr(storage, "prefix"):
-            self.client = storage.client  # the Redis backend's own connections
-        else:
-            self.client = connection.get_client(self.nodes, self.cluster, {})
+        self.url = url
+        self._client: Any = None
         prefix = stream_settings.BACKEND_OPTIONS.get("key_prefix") or "stream_django:"
         self.key = options.get("key") or f"{prefix}{{events}}"
         self._async: Any = None
         self._async_loop: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from stream_django.backends import get_backend
+            from stream_django.backends.redis import connection
+
+            storage = get_backend()
+            if self.url == stream_settings.REDIS_URL and hasattr(storage, "redis"):
+                self._client = storage.redis  # the Redis backend's own connections
+            else:
+                self._client = connection.get_client(self.nodes, self.cluster, {})
+        return self._client
 
     def order(self, record_id: str) -> tuple[int, ...]:
         ms, sep, seq = record_id.partition("-")
