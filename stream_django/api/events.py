@@ -25,6 +25,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
@@ -83,6 +84,10 @@ RELOAD = b'event: reload\ndata: {"reason":"the events since your last one are no
 
 async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator[bytes]:
     try:
+        # The request's sync work is done (the middleware has run): close the
+        # database connections of its thread now rather than when the stream
+        # ends, hours later, so that open streams hold none.
+        await sync_to_async(connections.close_all)()
         yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
         while True:
             try:

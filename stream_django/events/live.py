@@ -97,7 +97,7 @@ class Subscription:
         record, feed = self.cursor
         events: list[FeedEvent] = []
         while True:
-            page = await sync_to_async(store.replay)(
+            page = await sync_to_async(_replay_and_close)(
                 self.hub.transport, sorted(self.feeds), record, feed, upto, REPLAY_PAGE
             )
             events += page
@@ -107,6 +107,17 @@ class Subscription:
 
     def close(self) -> None:
         self.hub.subscribers.discard(self)
+
+
+def _replay_and_close(*args: Any) -> list[FeedEvent]:
+    """``store.replay``, then close this thread's database connections: a
+    stream's request thread must not hold one while the stream stays open."""
+    from django.db import connections
+
+    try:
+        return store.replay(*args)
+    finally:
+        connections.close_all()
 
 
 class Hub:
