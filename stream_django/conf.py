@@ -68,6 +68,25 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_API_MISSING_REFERENCES": "omit",
     "STREAM_API_PERMISSION_CLASS": "stream_django.api.permissions.FeedPermission",
     "STREAM_API_THROTTLE_CLASSES": None,
+    # Feed events and the SSE endpoint (docs/realtime.md): keys of EVENTS_DEFAULTS.
+    "STREAM_EVENTS": {},
+}
+
+#: What ``STREAM_EVENTS`` may set (docs/settings.md, docs/realtime.md).
+EVENTS_DEFAULTS: dict[str, Any] = {
+    # "auto" (Redis Streams on the Redis backend, else the database table;
+    # none on getstream.io), "redis", "database" or None (no events).
+    "transport": "auto",
+    # Seconds of events kept for clients that resume.
+    "retention": 86400,
+    # Seconds between the SSE endpoint's ": ping" comments.
+    "heartbeat": 15,
+    # Seconds between polls of the database table when nothing wakes the reader.
+    "poll_interval": 1.0,
+    # The Redis transport's URL (default STREAM_REDIS_URL) and stream key
+    # (default "<key_prefix>{events}").
+    "redis_url": None,
+    "key": None,
 }
 
 #: Old names still honoured: old name -> current name.

@@ -1,7 +1,8 @@
 """
 The package's own tables, which every backend uses: the failure ledger
 (``FailedOperation``, replayed by ``manage.py stream_replay``) and the
-fan-out backlog (``FanoutChunk``).
+fan-out backlog (``FanoutChunk``), and the feed events of the database
+transport (``FeedEventRecord``, docs/realtime.md).
 
 The database backend's feed tables (``backends/database/models.py``) are
 imported here too, because Django finds an app's models in its ``models``
@@ -29,6 +30,7 @@ __all__ = [
     "FailedOperation",
     "FanoutChunk",
     "FeedEntry",
+    "FeedEventRecord",
     "FeedLock",
     "Follow",
     "GroupEntry",
@@ -87,3 +89,22 @@ class FanoutChunk(models.Model):
 
     def __str__(self) -> str:
         return f"fan-out chunk {self.id}"
+
+
+class FeedEventRecord(models.Model):
+    """One write's feed events, kept for the retention window
+    (``STREAM_EVENTS``) so that clients can resume; the database transport
+    of ``stream_django.events``. ``data`` is the JSON the events are read
+    from."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    data = models.TextField()
+
+    class Meta:
+        app_label = "stream_django"
+        db_table = "stream_django_feed_event"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"feed events {self.id}"

@@ -16,8 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.dispatch import Signal
 
 from stream_django.conf import stream_settings
+
+#: Sent in the process after a write's transaction commits, once per feed
+#: it changed, with ``event`` (a ``stream_django.events.FeedEvent``):
+#: ``feed_changed.connect(receiver)``; ``receiver(sender, event, **kwargs)``.
+feed_changed = Signal()
 
 _resets: list[Callable[[], None]] = []
 

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("engine", ["stream_django.engine"]),
     ("storage", ["stream_django.backends"]),
     ("package tables", ["stream_django.models", "stream_django.migrations"]),
-    ("fan-out", ["stream_django.fanout"]),
+    ("fan-out and events", ["stream_django.fanout", "stream_django.events"]),
     ("feeds API", ["stream_django.feeds", "stream_django.client"]),
     (
         "tracking",

@@ -31,6 +31,7 @@ from stream_django.conf import stream_settings
 from stream_django.engine import serializer
 from stream_django.engine.activities import PreparedActivity
 from stream_django.engine.plan import FeedLayout, plan_write
+from stream_django.events import hooks as events
 from stream_django.fanout.ledger import ledger_database
 from stream_django.fanout.messages import ADD, COPY, PURGE, REMOVE
 from stream_django.fanout.queue import is_immediate, submit, task_backend
@@ -77,33 +78,43 @@ def add_activities(storage: BaseStorageBackend, feed: str, activities: Sequence[
                 keys.append(activity.key)
     if task_backend_for(storage) is None or _stays_inline(storage, list(sources)):
         storage.add_activities(feed, plan)
+        events.added(storage, feed, plan, sources)
         return
     with transaction.atomic(using=ledger_database()):
         storage.add_direct(feed, plan)
         submit([{"op": ADD, "source": s, "keys": keys, "plan": True} for s, keys in sources.items()])
+        events.added(storage, feed, plan, None)
 
 
 def add_to_many(storage: BaseStorageBackend, activity: PreparedActivity, feeds: Sequence[str]) -> None:
     """Add ``activity`` directly to each of ``feeds``, without fan-out."""
-    storage.add_to_many(plan_write([activity]), feeds)
+    plan = plan_write([activity])
+    storage.add_to_many(plan, feeds)
+    events.added(storage, None, plan, None, feeds)
 
 
 def remove_activities(storage: BaseStorageBackend, feed: str, keys: Sequence[str]) -> None:
     """Remove ``keys`` from ``feed`` and everywhere they fanned out to."""
     layout = FeedLayout.current()
     if task_backend_for(storage) is None:
+        record = events.removing(storage, feed, keys, layout, fan_out=True)
         storage.remove_activities(feed, keys, layout)
+        events.publish(storage, record)
         return
     targets = [feed]
     for text in storage.get_activities(keys).values():
         targets += serializer.loads(text).get("to", [])
     if _stays_inline(storage, layout.flat(targets)):
+        record = events.removing(storage, feed, keys, layout, fan_out=True)
         storage.remove_activities(feed, keys, layout)
+        events.publish(storage, record)
         return
     with transaction.atomic(using=ledger_database()):
+        record = events.removing(storage, feed, keys, layout, fan_out=False)
         pending = storage.remove_direct(feed, keys, layout)
         if pending:
             submit([{"op": REMOVE, "source": s, "keys": list(k)} for s, k in pending.items()])
+        events.publish(storage, record)
 
 
 def change_targets(

@@ -20,6 +20,7 @@ from stream_django.backends import get_backend
 from stream_django.backends.base import BaseStorageBackend
 from stream_django.conf import stream_settings
 from stream_django.engine.plan import FeedLayout
+from stream_django.events import hooks as events
 from stream_django.fanout import ledger
 from stream_django.fanout.messages import ADD, COPY, PURGE_ENTRIES_PER_PAIR, REMOVE, InvalidFanoutMessage, validate_step
 
@@ -104,12 +105,17 @@ def run_step(
     if op == ADD:
         after, upto = step["range"]
         storage.fan_out_chunk(step["source"], step["keys"], after, upto, layout)
+        events.chunk_ran(storage, step, True, {})
     elif op == REMOVE and "range" in step:
         after, upto = step["range"]
+        bodies = storage.get_activities(step["keys"])
         storage.remove_range_chunk(step["source"], step["keys"], after, upto, layout)
+        events.chunk_ran(storage, step, True, bodies)
     elif op == REMOVE:
+        bodies = storage.get_activities(step["keys"])
         if storage.remove_chunk(step["source"], step["keys"], size, layout) >= size:
             return step
+        events.chunk_ran(storage, step, True, bodies)
     elif op == COPY:
         storage.copy_chunk([(s, t) for s, t in step["pairs"]], step["limit"], layout)
     else:

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stream_django", "0006_group_actor"),
+        ("stream_django", "0007_feed_events"),
     ]
 
     operations = [
