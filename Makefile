@@ -32,8 +32,9 @@ venv:
 		|| { echo "Upgrading pip in $(VENV) (dependency groups need pip $(PIP_MIN) or newer)"; \
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
-# The extras the tests and the type check need.
-EXTRAS := redis,getstream,tasks,api
+# The extras the tests and the type check need (channels: the Channels
+# consumer, stream_django.channels).
+EXTRAS := redis,getstream,tasks,api,channels
 
 install: venv
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]" --group test
