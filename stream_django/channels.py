@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.module_loading import import_string
 
 from stream_django.api.permissions import READ, FeedRef
 from stream_django.conf import stream_settings
-from stream_django.engine import serializer
 from stream_django.engine.feeds import get_group, parse_feed_id
 from stream_django.events import EventsExpired, Subscription, open_subscription
 from stream_django.exceptions import FeedConfigException, InputException
@@ -104,9 +105,9 @@ class FeedConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        """JSON as the SSE endpoint and the hosted service write it: times as
-        naive UTC ``YYYY-MM-DDTHH:MM:SS.ffffff`` (``engine.serializer``)."""
-        return serializer.dumps(content)
+        """JSON as the SSE endpoint writes an event's data (Django's JSON
+        encoder: times in ISO 8601)."""
+        return json.dumps(content, cls=DjangoJSONEncoder, separators=(",", ":"))
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:

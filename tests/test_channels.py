@@ -34,12 +34,12 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import path
 
 from stream_django.channels import CLOSE_UNAUTHENTICATED, FeedConsumer
 from stream_django.client import stream_client
 from stream_django.conf import stream_settings
-from stream_django.engine import serializer
 from stream_django.events import history
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,7 +117,7 @@ def test_a_post_reaches_a_followers_socket_as_the_feed_event(store, client, ann,
         added = await sync_to_async(post)(bob, 1)
         (message,) = await feed_messages(communicator, 1)
         (event,) = await sync_to_async(history)([f"timeline:{ann.pk}"])
-        data = json.loads(serializer.dumps(event.data))
+        data = json.loads(json.dumps(event.data, cls=DjangoJSONEncoder))
         assert message == {"type": "feed", "id": event.id, "feed": f"timeline:{ann.pk}", "data": data}
         assert message["data"]["new"][0]["id"] == added["id"]
         assert await communicator.receive_nothing(timeout=0.3)
