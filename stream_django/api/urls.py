@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from stream_django.api import views
+from stream_django.api import events, views
 from stream_django.api.schema import SchemaView
 
 app_name = "stream_feeds_api"
@@ -25,4 +25,6 @@ urlpatterns = [
     path(FEED + "following/", views.FollowingView.as_view(), name="following"),
     path(FEED + "seen/", views.SeenView.as_view(), name="seen"),
     path(FEED + "read/", views.ReadView.as_view(), name="read"),
+    # Server-Sent Events of the feed (docs/realtime.md); needs an ASGI server.
+    path(FEED + "events/", events.feed_events, name="events"),
 ]

@@ -13,6 +13,7 @@ in order.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections import deque
@@ -127,7 +128,10 @@ class Hub:
         subscription.cursor = (self.position, "~")
         self.subscribers.add(subscription)
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
+            # A context of its own: the reader outlives the request that
+            # started it, and must not run its sync calls in that request's thread.
+            loop = asyncio.get_running_loop()
+            self.task = contextvars.Context().run(loop.create_task, self._run())
         return subscription
 
     async def _run(self) -> None:
@@ -175,6 +179,8 @@ class Hub:
         finally:
             if not self.subscribers:
                 self.position = None
+                self.task = None  # a subscriber joining now starts a new reader
+                await self.transport.aclose()
 
 
 def hub_for(transport: BaseTransport) -> Hub:

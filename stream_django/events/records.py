@@ -74,12 +74,7 @@ class RecordBuilder:
 
     def delete(self, key: str, text: str | None) -> None:
         body = serializer.loads(text) if text is not None else {}
-        time = body.get("time")
-        self.deleted[key] = (
-            ids.key_to_id(key),
-            body.get("foreign_id"),
-            time.isoformat() if isinstance(time, datetime) else time,
-        )
+        self.deleted[key] = (ids.key_to_id(key), body.get("foreign_id"), body.get("time"))
 
     def __bool__(self) -> bool:
         return bool(self.direct or self.fan or self.lost or self.unfan)

@@ -78,6 +78,9 @@ class BaseTransport:
     def close(self) -> None:
         """Release connections."""
 
+    async def aclose(self) -> None:
+        """Release what live reading holds (the hub calls it when its last subscriber leaves)."""
+
 
 class DatabaseTransport(BaseTransport):
     name = "database"
@@ -139,9 +142,11 @@ class DatabaseTransport(BaseTransport):
         if now - self._last_prune < min(60.0, self.retention / 2):
             return
         self._last_prune = now
+        from datetime import timedelta
+
         from django.utils import timezone
 
-        cutoff = timezone.now() - timezone.timedelta(seconds=self.retention)
+        cutoff = timezone.now() - timedelta(seconds=self.retention)
         edge = (
             FeedEventRecord.objects.using(db)
             .filter(created_at__lt=cutoff)
@@ -207,7 +212,7 @@ class DatabaseTransport(BaseTransport):
         with self._lock:
             self._wakers.add((loop, event))
         try:
-            waiters = [asyncio.ensure_future(event.wait())]
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
             if connections[self.using].vendor == "postgresql":
                 waiters.append(asyncio.ensure_future(self._listen(min(timeout, self.poll_interval * 30))))
             _, pending = await asyncio.wait(waiters, timeout=min(timeout, self._poll()), return_when="FIRST_COMPLETED")
@@ -237,6 +242,11 @@ class DatabaseTransport(BaseTransport):
 
     def close(self) -> None:
         self._listener = None
+
+    async def aclose(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.closed:
+            await listener.close()
 
 
 class RedisTransport(BaseTransport):
@@ -335,3 +345,8 @@ class RedisTransport(BaseTransport):
 
     def close(self) -> None:
         self._async = None
+
+    async def aclose(self) -> None:
+        client, self._async = self._async, None
+        if client is not None:
+            await client.aclose()

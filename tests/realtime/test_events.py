@@ -63,7 +63,7 @@ def test_a_post_is_one_event_per_changed_feed(store):
     stream_client.feed("user", "1").remove_activity(foreign_id="app.Tweet:1")
     gone = history(["timeline:2"], after_id=by_feed["timeline:2"].id)
     assert [e.data["deleted"] for e in gone] == [[added["id"]]]
-    assert gone[0].data["deleted_foreign_ids"] == [["app.Tweet:1", "2026-01-01T12:00:01+00:00"]]
+    assert gone[0].data["deleted_foreign_ids"] == [["app.Tweet:1", "2026-01-01T12:00:01.000000"]]
     assert gone[0].data["new"] == []
 
 
@@ -124,3 +124,44 @@ def test_subscribe_replays_then_goes_live(store):
 
     got = asyncio.run(asyncio.wait_for(listen(), 20))
     assert [e.data["new"][0]["foreign_id"] for e in got] == ["app.Tweet:8", "app.Tweet:9"]
+
+
+def test_with_task_workers_each_follower_gets_its_event_when_its_chunk_commits(store, settings):
+    from stream_django import fanout
+    from stream_django.fanout.queue import framework
+    from stream_django.models import FanoutChunk
+
+    tasks = framework()
+    if tasks is None:  # pragma: no cover - the test group installs the backport
+        pytest.skip("no tasks framework installed")
+    settings.TASKS = {"default": {"BACKEND": f"{tasks.__name__}.backends.dummy.DummyBackend", "QUEUES": []}}
+    settings.STREAM_FANOUT_INLINE_LIMIT = 0
+    settings.STREAM_FANOUT_CHUNK_SIZE = 2
+    followers = [f"timeline:{n}" for n in range(1, 8)]
+    for feed in followers:
+        stream_client.feed(*feed.split(":")).follow("user", "a")
+    listened = ["user:a", *followers]
+
+    def settle_one_by_one() -> list[int]:
+        """Run the chunks one at a time; return how many followers had an event after each."""
+        counts = []
+        while ids := list(FanoutChunk.objects.values_list("id", flat=True)):
+            for chunk_id in ids:
+                fanout.run_chunk(chunk_id)
+                counts.append(len({e.feed for e in history(followers)}))
+        return counts
+
+    post("a", 11)
+    assert [e.feed for e in history(listened)] == ["user:a"]
+    counts = settle_one_by_one()
+    assert counts[-1] == len(followers) and len(set(counts)) > 1  # chunk by chunk
+    events = history(listened)
+    assert sorted(e.feed for e in events) == sorted(listened)  # each exactly once
+    last = max(events, key=lambda e: (get_transport().order(e.id.partition("/")[0]), e.feed))
+
+    stream_client.feed("user", "a").remove_activity(foreign_id="app.Tweet:11")
+    assert [e.feed for e in history(listened, after_id=last.id)] == ["user:a"]
+    settle_one_by_one()
+    gone = history(listened, after_id=last.id)
+    assert sorted(e.feed for e in gone) == sorted(listened)
+    assert all(e.data["deleted_foreign_ids"] == [["app.Tweet:11", "2026-01-01T12:00:11.000000"]] for e in gone)
