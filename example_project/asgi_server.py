@@ -43,8 +43,12 @@ def uvicorn_server(
     port: int | None = None,
     timeout: float = 60.0,
     extra_args: tuple[str, ...] = (),
+    log: Path | None = None,
 ) -> Iterator[str]:
-    """Serve ``app`` (``"module:attribute"``) with uvicorn; yield ``http://host:port``."""
+    """Serve ``app`` (``"module:attribute"``) with uvicorn; yield ``http://host:port``.
+
+    ``log``: a file to keep the server's output in (else a temporary one).
+    """
     port = port or free_port(host)
     command = [
         sys.executable,
@@ -66,7 +70,7 @@ def uvicorn_server(
         "1",
         *extra_args,
     ]
-    with tempfile.TemporaryFile() as output:
+    with (open(log, "w+b") if log else tempfile.TemporaryFile()) as output:
         process = subprocess.Popen(
             command,
             cwd=REPO_DIR,
