@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench import realtime  # needs the api extra and aiohttp
 
         transports = "database" if args.no_redis else "database,redis"
-        run("realtime", "realtime: 1,000 SSE clients (PostgreSQL, Redis)", realtime.rows, 1000, transports)
+        clients = int(os.environ.get("BENCH_REALTIME_CLIENTS", "1000"))
+        run("realtime", f"realtime: {clients:,} SSE clients", realtime.rows, clients, transports)
 
     rows.sort(key=lambda r: r.section.split(".")[0].rjust(3) + r.section)
     meta["seconds"] = round(time.perf_counter() - started)

@@ -2,7 +2,7 @@
 Publish-to-client latency of the feed events over Server-Sent Events.
 
     python -m bench.realtime [--clients 1000] [--transport database,redis]
-                             [--posts 20] [--burst 100] [--json FILE]
+                             [--posts 10] [--interval 3] [--burst 50] [--json FILE]
 
 (``python -m bench --only realtime`` runs it with the defaults and puts its
 rows in the benchmark table.)
@@ -12,7 +12,8 @@ the author's ``user`` feed. One uvicorn worker process serves the REST API's
 events endpoint (``bench/realtime_asgi.py``); this process opens N
 connections to it on loopback, one per user, each
 ``GET /api/feeds/timeline/<user>/events/`` with that user's session, and
-reads them all on one asyncio event loop (aiohttp). Then this process posts
+reads them all on one asyncio event loop (aiohttp; a connection answered
+with a 5xx is tried again, as an EventSource would, up to 3 times). Then this process posts
 as the author (``add_activity`` on ``user:<author>``, fanned out inline to
 the N timelines, on PostgreSQL), and each client notes when the event that
 carries the post reaches it.
@@ -39,6 +40,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -46,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Connection attempts of a client whose request failed with a 5xx.
+CONNECT_ATTEMPTS = 3
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -141,11 +145,12 @@ class Readers:
         self.repeated = 0
         self.errors: list[str] = []
         self.connected = 0
+        self.retried = 0
         self._seen: list[set[str]] = [set() for _ in keys]
         self._tasks: list[asyncio.Task[None]] = []
         self._session: Any = None
 
-    async def open(self, concurrency: int = 100) -> None:
+    async def open(self, concurrency: int = 20) -> None:
         import aiohttp
 
         self._session = aiohttp.ClientSession(
@@ -163,14 +168,21 @@ class Readers:
     async def _read(self, index: int, user_id: int, key: str, gate: asyncio.Semaphore, ready: asyncio.Event) -> None:
         url = f"{self.base}/api/feeds/timeline/{user_id}/events/"
         try:
-            async with gate:
-                response = await self._session.get(
-                    url, headers={"Cookie": f"sessionid={key}", "Accept": "text/event-stream"}
-                )
-            if response.status != 200:
-                self.errors.append(f"{url}: HTTP {response.status} {(await response.text())[:200]}")
-                ready.set()
-                return
+            for attempt in range(CONNECT_ATTEMPTS):
+                async with gate:
+                    response = await self._session.get(
+                        url, headers={"Cookie": f"sessionid={key}", "Accept": "text/event-stream"}
+                    )
+                if response.status == 200:
+                    break
+                body = (await response.text())[:200]
+                if response.status < 500 or attempt == CONNECT_ATTEMPTS - 1:
+                    self.errors.append(f"{url}: HTTP {response.status} {body}")
+                    ready.set()
+                    return
+                # As an EventSource would: try again (the server was busy).
+                self.retried += 1
+                await asyncio.sleep(1 + attempt)
             self.connected += 1
             ready.set()
             data: list[str] = []
@@ -219,9 +231,9 @@ async def measure(base: str, author: int, keys: list[tuple[int, str]], args: arg
     readers = Readers(base, keys)
     publisher = Publisher(author)
     started = time.perf_counter()
-    await readers.open()
-    connect_seconds = time.perf_counter() - started
     try:
+        await readers.open()
+        connect_seconds = time.perf_counter() - started
         # Warm up: every client subscribed and the server's code paths run once.
         warm = [await asyncio.to_thread(publisher.post) for _ in range(2)]
         if not await readers.wait_for(warm, timeout=120):
@@ -248,6 +260,7 @@ async def measure(base: str, author: int, keys: list[tuple[int, str]], args: arg
         "clients": len(keys),
         "connected": readers.connected,
         "connect_seconds": round(connect_seconds, 2),
+        "connect_retries": readers.retried,
         "posts": len(paced),
         "interval": args.interval,
         "samples": len(latencies),
@@ -283,8 +296,7 @@ def run_transport(transport: str, args: argparse.Namespace) -> dict[str, Any]:
     author, keys = create_readers(args.clients)
     setup_seconds = time.perf_counter() - started
     env = {"DJANGO_SETTINGS_MODULE": "bench.realtime_settings", "BENCH_REALTIME_TRANSPORT": transport}
-    log = ROOT / "bench" / "results" / f"realtime-{transport}-server.log"
-    log.parent.mkdir(exist_ok=True)
+    log = Path(tempfile.gettempdir()) / f"bench-realtime-{transport}-server.log"
     with uvicorn_server("bench.realtime_asgi:application", env, extra_args=("--backlog", "4096"), log=log) as base:
         result = asyncio.run(measure(base, author, keys, args))
     result["transport"] = transport
@@ -296,9 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.realtime", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--transport", default="database", help="database, redis, or both: database,redis")
-    parser.add_argument("--posts", type=int, default=20, help="paced posts for the latency figures")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between two paced posts")
-    parser.add_argument("--burst", type=int, default=100, help="posts back to back for the throughput figure")
+    parser.add_argument("--posts", type=int, default=10, help="paced posts for the latency figures")
+    parser.add_argument("--interval", type=float, default=3.0, help="seconds between two paced posts")
+    parser.add_argument("--burst", type=int, default=50, help="posts back to back for the throughput figure")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -309,8 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             # Each transport in a process of its own: Django is set up once per process.
             import subprocess
 
-            out = ROOT / "bench" / "results" / f"realtime-{transport}.json"
-            out.parent.mkdir(exist_ok=True)
+            out = Path(tempfile.gettempdir()) / f"bench-realtime-{transport}.json"
             command = [sys.executable, "-m", "bench.realtime", "--transport", transport, "--json", str(out)]
             command += ["--clients", str(args.clients), "--posts", str(args.posts)]
             command += ["--interval", str(args.interval), "--burst", str(args.burst)]
@@ -339,8 +350,8 @@ def rows(clients: int = 1000, transports: str = "database,redis") -> list[Any]:
 
     from bench.report import Row
 
-    out = ROOT / "bench" / "results" / "realtime.json"
-    out.parent.mkdir(exist_ok=True)
+    out = Path(tempfile.gettempdir()) / "bench-realtime.json"
+    out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "bench.realtime", "--clients", str(clients), "--transport", transports]
     subprocess.run([*command, "--json", str(out)], cwd=ROOT, check=False)
     results = json.loads(out.read_text()) if out.exists() else []

@@ -70,7 +70,7 @@ def uvicorn_server(
         "1",
         *extra_args,
     ]
-    with (open(log, "w+b") if log else tempfile.TemporaryFile()) as output:
+    with open(log, "w+b") if log else tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
             command,
             cwd=REPO_DIR,

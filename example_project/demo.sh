@@ -67,4 +67,4 @@ step "The demo is running at http://$HOST:$PORT/  (Ctrl-C stops it)"
 # One worker process is enough for the demo. A page's event stream still
 # open when Ctrl-C is pressed is closed after a second.
 exec "$PY" -m uvicorn example_project.asgi:application --host "$HOST" --port "$PORT" \
-    --workers 1 --timeout-graceful-shutdown 1 --no-access-log
+    --workers 1 --lifespan off --timeout-graceful-shutdown 1 --no-access-log
