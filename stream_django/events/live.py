@@ -141,8 +141,9 @@ class Hub:
                 try:
                     position = self.position
                     assert position is not None
+                    await self.transport.wait(position, self.transport.poll_interval * 10)
                     if (
-                        failed
+                        (failed or self.transport.may_lose_records)
                         and position != self.transport.empty_id
                         and not await sync_to_async(self.transport.exists)(position)
                     ):
@@ -152,7 +153,6 @@ class Hub:
                         self.subscribers.clear()
                         return
                     failed = False
-                    await self.transport.wait(position, self.transport.poll_interval * 10)
                     rows = await sync_to_async(self.transport.read)(position, None, store.BATCH)
                     if not rows:
                         continue

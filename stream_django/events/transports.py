@@ -37,6 +37,11 @@ class BaseTransport:
     name = "base"
     #: The position before any record.
     empty_id = "0"
+    #: Can the store lose records other than by pruning (a Redis restarted
+    #: without persistence)? Then the live reader checks, before each wait,
+    #: that its position is still stored, and tells its clients to reload
+    #: when it is not.
+    may_lose_records = False
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.retention = float(options["retention"])
@@ -82,6 +87,28 @@ class BaseTransport:
         """Release what live reading holds (the hub calls it when its last subscriber leaves)."""
 
 
+def _sqlite_retry(method: Any) -> Any:
+    """Retry ``method`` while SQLite answers "locked": a shared-cache
+    database (an in-memory one shared by threads) refuses a concurrent
+    reader at once instead of waiting."""
+    import functools
+
+    from django.db import OperationalError
+
+    @functools.wraps(method)
+    def retried(self: DatabaseTransport, *args: Any) -> Any:
+        for attempt in range(100):
+            try:
+                return method(self, *args)
+            except OperationalError as e:
+                if attempt == 99 or connections[self.using].vendor != "sqlite" or "locked" not in str(e):
+                    raise
+                time.sleep(0.005)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return retried
+
+
 class DatabaseTransport(BaseTransport):
     name = "database"
 
@@ -104,6 +131,7 @@ class DatabaseTransport(BaseTransport):
             raise ValueError(record_id)
         return (value,)
 
+    @_sqlite_retry
     def append(self, text: str) -> str:
         from stream_django.models import FeedEventRecord
 
@@ -164,6 +192,7 @@ class DatabaseTransport(BaseTransport):
     def _rows(self, query: Any) -> list[tuple[str, dict[str, Any]]]:
         return [(str(i), serializer.loads(d)) for i, d in query.values_list("id", "data")]
 
+    @_sqlite_retry
     def read(self, after: str | None, upto: str | None, count: int) -> list[tuple[str, dict[str, Any]]]:
         from stream_django.models import FeedEventRecord
 
@@ -174,6 +203,7 @@ class DatabaseTransport(BaseTransport):
             rows = rows.filter(id__lte=int(upto))
         return self._rows(rows[:count])
 
+    @_sqlite_retry
     def read_back(self, before: str | None, count: int) -> list[tuple[str, dict[str, Any]]]:
         from stream_django.models import FeedEventRecord
 
@@ -182,12 +212,14 @@ class DatabaseTransport(BaseTransport):
             rows = rows.filter(id__lt=int(before))
         return self._rows(rows[:count])
 
+    @_sqlite_retry
     def latest(self) -> str:
         from stream_django.models import FeedEventRecord
 
         last = FeedEventRecord.objects.using(self.using).order_by("-id").values_list("id", flat=True).first()
         return str(last) if last else self.empty_id
 
+    @_sqlite_retry
     def get(self, record_id: str) -> dict[str, Any] | None:
         from stream_django.models import FeedEventRecord
 
@@ -252,6 +284,7 @@ class DatabaseTransport(BaseTransport):
 class RedisTransport(BaseTransport):
     name = "redis"
     empty_id = "0-0"
+    may_lose_records = True
 
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__(options)

@@ -133,7 +133,7 @@ def parse(block: str) -> Message:
     return message
 
 
-async def open_stream(base: str, path: str, headers: dict[str, str] | None = None) -> Stream:
+async def open_stream(base: str, path: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> Stream:
     """Send the ``GET`` and read the response head; an error body is read whole."""
     host, port = base.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port), limit=1 << 20)
@@ -141,7 +141,7 @@ async def open_stream(base: str, path: str, headers: dict[str, str] | None = Non
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
-    status_line = await asyncio.wait_for(reader.readline(), 10)
+    status_line = await asyncio.wait_for(reader.readline(), timeout)
     status = int(status_line.split()[1])
     head: dict[str, str] = {}
     while (line := await reader.readline()) not in (b"\r\n", b""):

@@ -165,3 +165,49 @@ def test_with_task_workers_each_follower_gets_its_event_when_its_chunk_commits(s
     gone = history(listened, after_id=last.id)
     assert sorted(e.feed for e in gone) == sorted(listened)
     assert all(e.data["deleted_foreign_ids"] == [["app.Tweet:11", "2026-01-01T12:00:11.000000"]] for e in gone)
+
+
+def test_a_record_from_another_process_wakes_the_reader(settings):
+    """Without this process's wake-up (as when a task worker or another
+    server process writes), PostgreSQL's NOTIFY wakes the reader at once;
+    elsewhere it polls every ``poll_interval`` seconds."""
+    import time
+
+    from django.db import connection, connections
+
+    from stream_django.events import open_subscription
+    from stream_django.events.records import RecordBuilder
+
+    settings.STREAM_BACKEND = "stream_django.backends.database.DatabaseBackend"
+    settings.STREAM_EVENTS = {"poll_interval": 3.0}
+    added = post("z", 30)
+    (body,) = stream_client.get_activities(ids=[added["id"]])["results"]
+    from stream_django.engine import ids, serializer
+
+    key = ids.id_to_key(added["id"])
+    text = serializer.dumps({k: v for k, v in body.items() if k not in ("id", "origin")})
+
+    def append_elsewhere(text: str) -> None:
+        """Append in another thread, without the in-process wake-up."""
+        try:
+            get_transport().append(text)
+        finally:
+            connections.close_all()
+
+    async def scenario():
+        subscription = await open_subscription(["topic:1"])
+        record = RecordBuilder()
+        record.add(key, text)
+        record.direct["topic:1"] = [key]
+        started = time.monotonic()
+        await asyncio.get_running_loop().run_in_executor(None, append_elsewhere, record.to_json())
+        event = await subscription.get(timeout=20)
+        subscription.close()
+        return event, time.monotonic() - started
+
+    event, latency = asyncio.run(scenario())
+    assert event is not None and event.feed == "topic:1"
+    if connection.vendor == "postgresql":
+        assert latency < 1.5, latency  # NOTIFY, not the poll (every 30 s here)
+    else:
+        assert latency < 3.0 + 1.5, latency
