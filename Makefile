@@ -75,7 +75,7 @@ matrix: venv
 	$(BIN)/python -m pip install --quiet --group nox
 	$(BIN)/python -m nox $(NOXARGS)
 
-# The example site with demo data; see docs/example.md.
+# The example site with demo data, served by uvicorn; see docs/example.md.
 demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 
