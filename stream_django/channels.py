@@ -3,7 +3,8 @@ The feed events over a WebSocket, for sites on Django Channels (the
 ``channels`` extra; docs/realtime.md, "Channels").
 
 Route to ``FeedConsumer`` behind Channels' ``AuthMiddlewareStack`` (the
-session's user)::
+session's user; a client without the session connects with a feed token,
+``?api_key=<key>&token=<jwt>``, as for the SSE endpoint)::
 
     URLRouter([path("ws/feeds/", FeedConsumer.as_asgi())])
 
@@ -33,6 +34,7 @@ import contextlib
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -43,7 +45,9 @@ from stream_django.api.permissions import READ, FeedRef
 from stream_django.conf import stream_settings
 from stream_django.engine.feeds import get_group, parse_feed_id
 from stream_django.events import EventsExpired, Subscription, open_subscription
-from stream_django.exceptions import FeedConfigException, InputException
+from stream_django.exceptions import FeedConfigException, InputException, NotAllowedException, SignatureException
+from stream_django.stream_api import tokens
+from stream_django.stream_api.http import endpoint_keys
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +86,20 @@ class FeedConsumer(AsyncJsonWebsocketConsumer):
     """
 
     _pump: asyncio.Task[None] | None = None
+    #: The connection's feed token (``?api_key=&token=``), once verified.
+    _token: tokens.Token | None = None
 
     async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if "token" in query:
+            api_key, token = query.get("api_key", [""])[0], query["token"][0]
+            try:
+                self._token = await sync_to_async(_verified)(api_key, token)
+            except SignatureException:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+            await self.accept()
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -136,13 +152,16 @@ class FeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _subscribe(self, content: dict[str, Any]) -> None:
         await self._stop()
-        user = self.scope["user"]
+        user = self.scope.get("user")
         feeds = content.get("feeds")
         last_event_id = content.get("last_event_id")
         if last_event_id is not None and not isinstance(last_event_id, str):
             await self._error("bad_message", f"last_event_id must be a string, got {last_event_id!r}")
             return
         if feeds is None:
+            if self._token is not None:
+                await self._error("bad_message", "a connection with a feed token names its feeds")
+                return
             feeds = self.default_feeds(user)
         if not isinstance(feeds, list) or not feeds or len(feeds) > MAX_FEEDS:
             await self._error("bad_message", f"feeds must be a list of 1 to {MAX_FEEDS} 'slug:user_id' strings")
@@ -178,7 +197,12 @@ class FeedConsumer(AsyncJsonWebsocketConsumer):
             except FeedConfigException:
                 raise InputException(f"feed group {slug!r} does not exist") from None
             ref = FeedRef(slug=slug, user_id=user_id, group=group)
-            if not self.may_read(user, ref):
+            if self._token is not None:
+                try:
+                    self._token.require("feed", "read", ref.id)
+                except NotAllowedException:
+                    raise PermissionError(f"you may not read the feed {ref.id}") from None
+            elif not self.may_read(user, ref):
                 raise PermissionError(f"you may not read the feed {ref.id}")
             refs[ref.id] = ref
         return list(refs.values())
@@ -206,3 +230,11 @@ class FeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, error: str, detail: str) -> None:
         await self.send_json({"type": "error", "error": error, "detail": detail})
+
+
+def _verified(api_key: str, token: str) -> tokens.Token:
+    """The feed token of a connection, checked as the SSE endpoint checks it."""
+    secret = endpoint_keys().get(api_key)
+    if secret is None:
+        raise SignatureException(f"api_key {api_key!r} is not valid")
+    return tokens.Token(tokens.verify(token, secret))

@@ -326,3 +326,38 @@ def test_an_expired_last_event_id_says_reload(client, ann, bob, settings):
     answer = async_to_sync(scenario)()
     assert answer["type"] == "reload"
     assert old.id in answer["detail"]
+
+
+def test_a_feed_token_reads_the_feeds_it_grants_and_nothing_else(store, settings, ann, bob):
+    """Without the session: ``?api_key=&token=``, checked as the SSE endpoint checks it."""
+    from tests.stream_api_support import KEY, SECRET, feed_token
+
+    settings.STREAM_ENDPOINT_KEYS = {KEY: SECRET}
+    stream_client.feed("timeline", ann.pk).follow("user", bob.pk)
+    token = feed_token(f"timeline:{ann.pk}", action="read", resource="feed")
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(APPLICATION, f"/ws/feeds/?api_key={KEY}&token={token}")
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await communicator.send_json_to({"type": "subscribe", "feeds": [f"timeline:{bob.pk}"]})
+        assert await communicator.receive_json_from(timeout=TIMEOUT) == {
+            "type": "error",
+            "error": "forbidden",
+            "detail": f"you may not read the feed timeline:{bob.pk}",
+        }
+        await communicator.send_json_to({"type": "subscribe"})
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["detail"] == (
+            "a connection with a feed token names its feeds"
+        )
+        await communicator.send_json_to({"type": "subscribe", "feeds": [f"timeline:{ann.pk}"]})
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "subscribed"
+        await sync_to_async(post)(bob, 1)
+        (message,) = await feed_messages(communicator, 1)
+        assert foreign_ids([message]) == ["testapp.Tweet:1"]
+        await communicator.disconnect()
+
+        for query in (f"api_key={KEY}&token=a.b.c", f"api_key=nokey&token={token}"):
+            refused = WebsocketCommunicator(APPLICATION, f"/ws/feeds/?{query}")
+            assert await refused.connect(timeout=TIMEOUT) == (False, CLOSE_UNAUTHENTICATED)
+
+    async_to_sync(scenario)()
