@@ -32,8 +32,9 @@ venv:
 		|| { echo "Upgrading pip in $(VENV) (dependency groups need pip $(PIP_MIN) or newer)"; \
 			"$(BIN)/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=$(PIP_MIN)"; }
 
-# The extras the tests and the type check need.
-EXTRAS := redis,getstream,tasks,api
+# The extras the tests and the type check need (channels: the Channels
+# consumer, stream_django.channels).
+EXTRAS := redis,getstream,tasks,api,channels
 
 install: venv
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]" --group test
@@ -74,7 +75,7 @@ matrix: venv
 	$(BIN)/python -m pip install --quiet --group nox
 	$(BIN)/python -m nox $(NOXARGS)
 
-# The example site with demo data; see docs/example.md.
+# The example site with demo data, served by uvicorn; see docs/example.md.
 demo: venv
 	PYTHON="$(PYTHON)" VENV="$(VENV)" HOST="$(HOST)" PORT="$(PORT)" sh example_project/demo.sh
 

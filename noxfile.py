@@ -8,13 +8,13 @@ Sessions (``nox -l`` lists them, ``nox -s NAME`` runs one):
 - ``tests(django-5.2)``, ``tests(django-6.0)``, ``tests(django-6.1)``: the
   SQLite leg of ``tests/runall.py`` (the whole suite on SQLite; its Redis
   tests use the Redis server and the test cluster as in ``make test``) on
-  each supported Django release, with the ``redis``, ``getstream``, ``api``
-  and, on Django 5.2, ``tasks`` extras. Django 5.2 runs on the oldest supported
+  each supported Django release, with the ``redis``, ``getstream``, ``api``,
+  ``channels`` and, on Django 5.2, ``tasks`` extras. Django 5.2 runs on the oldest supported
   Python, Django 6 on Pythons it supports (3.12 and later).
 - ``no_extras``: the package installed without any extra on Django 5.2 (no
   tasks framework at all: no ``django.tasks``, no backport; no redis, no
-  stream-python, no Django REST framework): every module imports, fan-out runs inline and the contract
-  suite passes on the database backend.
+  stream-python, no Django REST framework, no Channels): every module imports, fan-out runs inline and
+  the contract suite passes on the database backend.
 
 Interpreters: ``python3.X`` on ``PATH``; when that is missing (or is a pyenv
 shim for a version not selected), an interpreter installed by pyenv under
@@ -98,7 +98,7 @@ def _group(name: str) -> tuple[str, ...]:
 )
 def tests(session: nox.Session, django: str) -> None:
     """The SQLite leg of tests/runall.py on one Django release."""
-    extras = "redis,getstream,api" if django.startswith("6.") else "redis,getstream,tasks,api"
+    extras = "redis,getstream,api,channels" if django.startswith("6.") else "redis,getstream,tasks,api,channels"
     session.install(f"Django~={django}.0", f".[{extras}]", *_group("test"))
     session.run("python", "-c", "import django; print('Django', django.get_version())")
     session.run("python", "-m", "tests.runall", env={"STREAM_TEST_LEGS": "sqlite"})
@@ -112,7 +112,8 @@ def no_extras(session: nox.Session) -> None:
         "python",
         "-c",
         "import importlib.util, sys; "
-        "present = [m for m in ('django.tasks', 'django_tasks', 'redis', 'stream', 'model_utils', 'rest_framework', 'drf_spectacular')"
+        "present = [m for m in ('django.tasks', 'django_tasks', 'redis', 'stream', 'model_utils', 'rest_framework',"
+        " 'drf_spectacular', 'channels')"
         " if importlib.util.find_spec(m)]; "
         "sys.exit(f'not a bare install, found: {present}' if present else 0)",
     )

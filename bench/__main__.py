@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("storage", "timeline", "aggregated", "api", "fanout")
+SECTIONS = ("storage", "timeline", "aggregated", "api", "fanout", "realtime")
+#: Sections that bring their own data: ``--only`` them skips building the data set.
+OWN_DATA = {"realtime"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,23 +63,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"bench: {scale.name} scale, {scale.activities:,} activities", flush=True)
 
-    info = None
-    if args.reuse:
+    info: dict[str, Any] | None = None
+    needs_data = not set(sections) <= OWN_DATA
+    if needs_data and args.reuse:
         info = _reused(scale)
-    if info is None:
+    if needs_data and info is None:
         print("building PostgreSQL data", flush=True)
         info = data.build(scale)
         _remember(scale, info)
-    data.verify(info)
+    if info is not None:
+        data.verify(info)
     meta = machine(args)  # the database exists now
     print(f"machine: {meta['machine']}", flush=True)
-    meta["entries"] = data.scalar("SELECT COUNT(*) FROM stream_django_entry")
+    if info is not None:
+        meta["entries"] = data.scalar("SELECT COUNT(*) FROM stream_django_entry")
     meta["build_seconds"] = round(time.perf_counter() - started)
 
     rows: list[report.Row] = []
     series: dict[str, Any] = {}
     redis_cases = None
-    if not args.no_redis:
+    if needs_data and not args.no_redis:
         from bench.cases_redis import RedisCases
 
         redis_cases = RedisCases(scale, info)
@@ -111,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     if redis_cases:
         run("fanout", "fan-out (Redis)", redis_cases.fanout, series)
         redis_cases.clear()
+    if "realtime" in sections:
+        from bench import realtime  # needs the api extra and aiohttp
+
+        transports = "database" if args.no_redis else "database,redis"
+        clients = int(os.environ.get("BENCH_REALTIME_CLIENTS", "1000"))
+        run("realtime", f"realtime: {clients:,} SSE clients", realtime.rows, clients, transports)
 
     rows.sort(key=lambda r: r.section.split(".")[0].rjust(3) + r.section)
     meta["seconds"] = round(time.perf_counter() - started)
@@ -188,11 +199,22 @@ def machine(args: argparse.Namespace) -> dict[str, Any]:
         memory = f"{kb / 1024 / 1024:.0f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0]
-        cursor.execute("SHOW shared_buffers")
-        shared_buffers = cursor.fetchone()[0]
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            shared_buffers = cursor.fetchone()[0]
+    except DatabaseError:  # --only realtime: the data set's database was not built
+        import psycopg
+        from django.conf import settings as django_settings
+
+        db = django_settings.DATABASES["default"]
+        with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres") as conn:
+            pg = conn.execute("SHOW server_version").fetchone()[0]
+            shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
     try:
         import redis
         from django.conf import settings

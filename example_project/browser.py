@@ -70,6 +70,23 @@ def open_browser() -> Iterator[Any]:
             context.close()
 
 
+@contextmanager
+def open_contexts(count: int) -> Iterator[list[Any]]:
+    """Yield ``count`` browser contexts of one headless Chromium, each with
+    cookies of its own: as many people, each signed in as someone else."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(count)]
+            for context in contexts:
+                context.set_default_timeout(15_000)
+            yield contexts
+        finally:
+            browser.close()
+
+
 def sign_in(page: Any, base_url: str, username: str) -> None:
     """Sign in as ``username`` on the demo sign-in page."""
     page.goto(f"{base_url}/sign-in/")

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Set up and run the example site: create the virtualenv if missing, install
 # the package, migrate the SQLite database, seed the demo data (a second run
-# adds nothing) and serve on http://$HOST:$PORT/.
+# adds nothing) and serve on http://$HOST:$PORT/ with uvicorn.
 #
 # Variables: PYTHON (default python3, 3.10 or newer), VENV (default .venv),
 # HOST (default 127.0.0.1), PORT (default 8000), DEMO_REDIS_URL (store the
@@ -41,13 +41,20 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 
+# uvicorn (the demo dependency group) serves the site: the live updates are
+# Server-Sent Events, which need an ASGI server. Dependency groups need pip
+# 25.1 or newer.
+if ! "$PY" -c 'import sys; from importlib.metadata import version; sys.exit(tuple(int(p) for p in version("pip").split(".")[:2]) < (25, 1))' 2>/dev/null; then
+    step "Upgrading pip in $VENV (dependency groups need pip 25.1 or newer)"
+    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+fi
 if [ -n "${DEMO_REDIS_URL:-}" ]; then
-    step "Installing django-activity-feeds with Redis support and the REST API"
-    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[redis,api]"
+    step "Installing django-activity-feeds with Redis support and the REST API, and uvicorn"
+    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[redis,api]" --group demo
     echo "Feeds are stored in Redis at $DEMO_REDIS_URL"
 else
-    step "Installing django-activity-feeds with the REST API"
-    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[api]"
+    step "Installing django-activity-feeds with the REST API, and uvicorn"
+    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[api]" --group demo
 fi
 
 step "Migrating the database"
@@ -57,4 +64,7 @@ step "Seeding demo data"
 "$PY" example_project/manage.py seed_demo
 
 step "The demo is running at http://$HOST:$PORT/  (Ctrl-C stops it)"
-exec "$PY" example_project/manage.py runserver "$HOST:$PORT" --insecure
+# One worker process is enough for the demo. A page's event stream still
+# open when Ctrl-C is pressed is closed after a second.
+exec "$PY" -m uvicorn example_project.asgi:application --host "$HOST" --port "$PORT" \
+    --workers 1 --lifespan off --timeout-graceful-shutdown 1 --no-access-log

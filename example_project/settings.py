@@ -11,8 +11,9 @@ Environment variables:
   that the two never mix their data);
 - ``DEMO_MODE``: ``1`` (default) makes the sign-in page a password-free
   list of users to sign in as; ``0`` makes it a username/password form;
-- ``DEMO_DEBUG``: ``1`` runs with ``DEBUG = True`` (default ``0``; the demo
-  serves its static files with ``runserver --insecure``).
+- ``DEMO_DEBUG``: ``1`` runs with ``DEBUG = True`` (default ``0``);
+- ``DEMO_SERVE_STATIC``: ``1`` (default) makes the ASGI application serve
+  the static files (``example_project/asgi.py``), ``DEBUG`` or not.
 """
 
 import os
@@ -54,6 +55,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "example_project.urls"
 WSGI_APPLICATION = "example_project.wsgi.application"
+ASGI_APPLICATION = "example_project.asgi.application"
+#: The ASGI application serves the static files itself (example_project/asgi.py).
+DEMO_SERVE_STATIC = os.environ.get("DEMO_SERVE_STATIC", "1") == "1"
 
 TEMPLATES = [
     {
@@ -123,9 +127,6 @@ if DEMO_REDIS_URL:
     # deletes them by this prefix to start over).
     STREAM_BACKEND_OPTIONS = {"key_prefix": "demo:"}
 
-#: Seconds between two refreshes of the notification badge from the REST API
-#: (social/static/social/live.js); it also refreshes when the tab is shown again.
-DEMO_LIVE_SECONDS = int(os.environ.get("DEMO_LIVE_SECONDS", "20"))
 
 LOGGING = {
     "version": 1,

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "stream_django.admin",
             "stream_django.api",
             "stream_django.stream_api",
+            "stream_django.channels",
         ],
     ),
 ]

@@ -23,16 +23,28 @@ from tests.contract.helpers import act, fids
 
 #: The modules of the optional extras: only a module of that extra's backend
 #: may need one to import.
-EXTRA_MODULES = {"redis": "redis", "stream": "getstream", "rest_framework": "api", "drf_spectacular": "api"}
+EXTRA_MODULES = {
+    "redis": "redis",
+    "stream": "getstream",
+    "rest_framework": "api",
+    "drf_spectacular": "api",
+    "channels": "channels",
+}
 
 #: Where the modules of each extra live: its backend, or the REST API.
-EXTRA_HOMES = {"redis": ".backends.redis", "getstream": ".backends.getstream", "api": ".api"}
+EXTRA_HOMES = {
+    "redis": ".backends.redis",
+    "getstream": ".backends.getstream",
+    "api": ".api",
+    "channels": ".channels",
+}
 
 
 def test_every_module_imports_without_the_extras_it_does_not_serve():
     """django-tasks (the ``tasks`` extra) is imported only when fan-out goes
     to a task backend; Django REST framework and drf-spectacular (the ``api``
-    extra) only by the REST API; nothing imports django-model-utils."""
+    extra) only by the REST API; Channels (the ``channels`` extra) only by
+    its consumer; nothing imports django-model-utils."""
     missing = {}
     for module in pkgutil.walk_packages(stream_django.__path__, "stream_django."):
         try:

@@ -29,12 +29,8 @@ def notification_counts(user: Any) -> dict[str, int] | None:
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    """Add ``demo_mode``, ``live_seconds`` (the badge's refresh interval) and,
-    for a signed-in user, ``notification_counts``."""
-    context: dict[str, Any] = {
-        "demo_mode": bool(getattr(settings, "DEMO_MODE", False)),
-        "live_seconds": getattr(settings, "DEMO_LIVE_SECONDS", 20),
-    }
+    """Add ``demo_mode`` and, for a signed-in user, ``notification_counts``."""
+    context: dict[str, Any] = {"demo_mode": bool(getattr(settings, "DEMO_MODE", False))}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         counts = getattr(request, "notification_counts", None)

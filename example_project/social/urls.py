@@ -9,6 +9,7 @@ urlpatterns = [
     path("sign-in/as/<int:user_id>/", views.sign_in_as, name="sign-in-as"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("timeline/", views.timeline, name="timeline"),
+    path("timeline/newer/", views.timeline_newer, name="timeline-newer"),
     path("timeline/aggregated/", views.timeline_aggregated, name="timeline-aggregated"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),

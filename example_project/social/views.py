@@ -144,6 +144,26 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def timeline_newer(request: HttpRequest) -> HttpResponse:
+    """The timeline's activities newer than ``id_gt`` (all of the first page
+    without it), rendered as on the timeline: the fragment that
+    ``live.js`` puts on top of the open page when the timeline's event
+    stream says it changed. Empty (204) when nothing is newer."""
+    params = {"id_gt": request.GET["id_gt"]} if request.GET.get("id_gt") else {}
+    feed = feed_manager.get_news_feeds(request.user.id)["timeline"]
+    try:
+        page = read_feed(feed, request.user, **params)
+    except InputException as e:
+        return _bad_cursor(e)
+    if not page.activities:
+        return HttpResponse(status=204)
+    response = render(request, "social/parts/feed_items.html", {"page": page})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
 def timeline_aggregated(request: HttpRequest) -> HttpResponse:
     """The aggregated timeline: groups such as "Ann and 3 others liked..."."""
     feed = feed_manager.get_news_feeds(request.user.id)["timeline_aggregated"]

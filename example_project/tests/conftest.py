@@ -8,12 +8,15 @@ Run from the repository root with the example's settings::
 Every test uses a transactional database: model tracking publishes when a
 transaction commits, so the tests let the requests commit as they would in
 production instead of wrapping them in a transaction that never does.
+
+The test database is a SQLite file rather than SQLite's in-memory
+database, so that the site served by uvicorn in a child process (the
+browser tests, ``asgi_site``) reads and writes the same data as the test.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,8 +24,15 @@ from django.contrib.auth import get_user_model
 
 from stream_django.backends import reset_backend
 
-# pytest-django's live server (the browser test) listens on this address.
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from django.conf import settings
+
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    test["NAME"] = str(tmp_path_factory.mktemp("example-db") / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +66,25 @@ def bob(make_user: Callable[..., Any]) -> Any:
 @pytest.fixture
 def cara(make_user: Callable[..., Any]) -> Any:
     return make_user("Cara")
+
+
+@pytest.fixture
+def asgi_site(_committing_db: None) -> Iterator[str]:
+    """Serve the example site with uvicorn (``example_project/asgi.py``, as
+    ``make demo`` does) on the test database; yield its base URL.
+
+    Writes made in the test process reach the site's pages through the
+    shared database, but their feed events stay in this process: what a
+    page should see live is done in a browser, on the site.
+    """
+    from django.db import connection
+
+    from example_project.asgi_server import uvicorn_server
+
+    env = {
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DEMO_DB": str(connection.settings_dict["NAME"]),
+        "DEMO_MODE": "1",
+    }
+    with uvicorn_server("example_project.asgi:application", env) as url:
+        yield url

@@ -1,5 +1,7 @@
 """
-The demo in a real browser: headless Chromium against a live server.
+The demo in a real browser: headless Chromium against the site served by
+uvicorn, as ``make demo`` serves it (the ``asgi_site`` fixture). The live
+updates between two people are in test_live.py.
 
 Skipped when the playwright package or Chromium is missing; failed instead
 when ``CI`` (or ``STREAM_REQUIRE_SERVICES``) is set, as for the servers in
@@ -42,7 +44,7 @@ def browser(monkeypatch):
         yield context
 
 
-def test_follow_post_like_and_notify(live_server, make_user, tmp_path, request):
+def test_follow_post_like_and_notify(asgi_site, make_user, tmp_path, request):
     require_browser()
     from playwright.sync_api import expect
 
@@ -50,7 +52,7 @@ def test_follow_post_like_and_notify(live_server, make_user, tmp_path, request):
 
     make_user("Ann")
     bob = make_user("Bob")
-    base = live_server.url
+    base = asgi_site
     page = browser.new_page()
     text = "Hello from Bob, posted in a browser"
 
@@ -95,14 +97,14 @@ def test_follow_post_like_and_notify(live_server, make_user, tmp_path, request):
     assert Like.objects.filter(user__username="ann", post__in=Post.objects.filter(user=bob, text=text)).exists()
 
 
-def test_delete_asks_first_and_a_phone_sees_every_tab(live_server, make_user, request):
+def test_delete_asks_first_and_a_phone_sees_every_tab(asgi_site, make_user, request):
     require_browser()
     from playwright.sync_api import expect
 
     browser = request.getfixturevalue("browser")
     ann = make_user("Ann")
     Post.objects.create(user=ann, text="A post to think twice about")
-    base = live_server.url
+    base = asgi_site
     page = browser.new_page()
     sign_in(page, base, "ann")
     post = page.locator('article[data-verb="post"]', has_text="A post to think twice about")
@@ -132,45 +134,3 @@ def test_delete_asks_first_and_a_phone_sees_every_tab(live_server, make_user, re
     for i in range(tabs.count()):
         expect(tabs.nth(i)).to_be_in_viewport(ratio=1)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
-
-
-def test_the_notification_badge_follows_the_rest_api_without_a_reload(live_server, make_user, settings, request):
-    require_browser()
-    from playwright.sync_api import expect
-
-    settings.DEMO_LIVE_SECONDS = 1
-    browser = request.getfixturevalue("browser")
-    ann = make_user("Ann")
-    bob = make_user("Bob")
-    cara = make_user("Cara")
-    base = live_server.url
-    page = browser.new_page()
-    api_calls: list[str] = []
-    page.on("response", lambda r: api_calls.append(r.url) if "/api/feeds/notification/" in r.url else None)
-    sign_in(page, base, "bob")
-    expect(page.locator("#notification-badge")).to_have_count(0)
-
-    # Ann follows Bob while his page stays open: the badge appears.
-    Follow.objects.create(user=ann, target=bob)
-    expect(page.locator("#notification-badge")).to_have_text("1", timeout=10_000)
-    expect(page.locator("#notification-badge")).to_have_attribute("data-unread", "1")
-
-    # Cara likes Bob's post (a group of its own): the count goes up, still
-    # without a reload.
-    Like.objects.create(user=cara, post=Post.objects.create(user=bob, text="Liked while Bob looks"))
-    expect(page.locator("#notification-badge")).to_have_text("2", timeout=10_000)
-    assert page.url == f"{base}/timeline/"
-    assert api_calls and all(f"/api/feeds/notification/{bob.pk}/?limit=0" in url for url in api_calls)
-
-    # Seen elsewhere (the API marks them): the badge turns muted, unread only.
-    page.evaluate(
-        """async (url) => {
-            const token = document.querySelector("input[name=csrfmiddlewaretoken]").value;
-            await fetch(url, {method: "POST", credentials: "same-origin",
-                headers: {"Content-Type": "application/json", "X-CSRFToken": token},
-                body: JSON.stringify({all: true})});
-        }""",
-        f"/api/feeds/notification/{bob.pk}/seen/",
-    )
-    expect(page.locator("#notification-badge")).to_have_class("badge badge-muted", timeout=10_000)
-    expect(page.locator("#notification-badge")).to_have_text("2")
