@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("storage", "timeline", "aggregated", "api", "fanout", "realtime")
+SECTIONS = ("storage", "timeline", "aggregated", "api", "fanout", "lean", "trap", "realtime")
 #: Sections that bring their own data: ``--only`` them skips building the data set.
 OWN_DATA = {"realtime"}
 
@@ -115,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     run("fanout", "fan-out (PostgreSQL)", cases_db.fanout, scale, info, series)
     if redis_cases:
         run("fanout", "fan-out (Redis)", redis_cases.fanout, series)
+    from bench import cases_lean, cases_trap  # sections 7 and 8
+
+    run("lean", "against the leanest layout", cases_lean.run_all, scale, info, series, redis_cases)
+    run("trap", "statistics taken on empty tables", cases_trap.trap, scale, series)
+    if redis_cases:
         redis_cases.clear()
     if "realtime" in sections:
         from bench import realtime  # needs the api extra and aiohttp

@@ -87,7 +87,8 @@ class RedisCases:
         self.info = info
         self.r = redis.Redis.from_url(settings.STREAM_REDIS_URL)
         self.missing = backend_available()
-        self.fanout_sha = self.r.script_load(FANOUT_SCRIPT)
+        # A Script loads itself again if the server's script cache was flushed.
+        self.fanout_script = self.r.register_script(FANOUT_SCRIPT)
 
     # -- housekeeping --------------------------------------------------------
 
@@ -267,7 +268,7 @@ class RedisCases:
         member = activity.key + source
         for start in range(0, len(followers), CHUNK):
             keys = [RAW + "{" + f.decode() + "}:e" for f in followers[start : start + CHUNK]]
-            self.r.evalsha(self.fanout_sha, len(keys), *keys, member)
+            self.fanout_script(keys=keys, args=[member])
 
     def _raw_fanout_cleanup(self, activity: Any, source: str) -> None:
         followers = list(self.r.smembers(RAW + "{" + source + "}:fr"))

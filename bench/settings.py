@@ -23,6 +23,8 @@ DATABASES = {
         "PORT": os.environ.get("PGPORT", "5432"),
     }
 }
+# The statistics trap case (bench/cases_trap.py) builds a database of its own.
+DATABASES["trap"] = {**DATABASES["default"], "NAME": DATABASES["default"]["NAME"] + "_trap"}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
