@@ -180,13 +180,20 @@ class Hub:
                 newest = rows[-1][0]
                 self.position = newest
                 joined = set(snapshot)
+                # Indexed by feed, so a batch costs each subscriber a lookup
+                # per feed it listens to, not a test per event.
+                by_feed: dict[str, list[tuple[int, FeedEvent]]] = {}
+                for n, event in enumerate(events):
+                    by_feed.setdefault(event.feed, []).append((n, event))
                 for subscription in list(self.subscribers):
                     if subscription not in joined:
                         subscription.behind(newest)
                         continue
-                    for event in events:
-                        if event.feed in subscription.feeds:
-                            subscription.push(event)
+                    mine = [item for feed in subscription.feeds for item in by_feed.get(feed, ())]
+                    if len(mine) > 1:
+                        mine.sort(key=lambda item: item[0])
+                    for _n, event in mine:
+                        subscription.push(event)
         finally:
             if not self.subscribers:
                 self.position = None
