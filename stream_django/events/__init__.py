@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from stream_django.events.live import Subscription, open_subscription, subscribe
 from stream_django.events.records import EventsExpired, FeedEvent
-from stream_django.events.store import get_transport, history, transport_name
+from stream_django.events.store import forget, get_transport, history, quiet, transport_name
 
 __all__ = [
     "EventsExpired",
     "FeedEvent",
     "Subscription",
+    "forget",
     "get_transport",
     "history",
     "open_subscription",
+    "quiet",
     "subscribe",
     "transport_name",
 ]

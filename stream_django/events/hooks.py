@@ -12,9 +12,9 @@ from stream_django.backends.base import BaseStorageBackend
 from stream_django.engine import serializer
 from stream_django.engine.plan import FeedLayout, WritePlan
 from stream_django.events.records import RecordBuilder
-from stream_django.events.store import publish
+from stream_django.events.store import enabled, is_quiet, publish, quiet
 
-__all__ = ["added", "chunk_ran", "publish", "removing"]
+__all__ = ["added", "chunk_ran", "publish", "quiet", "removing"]
 
 
 def added(
@@ -40,8 +40,11 @@ def added(
 def removing(
     storage: BaseStorageBackend, feed: str, keys: Sequence[str], layout: FeedLayout, fan_out: bool
 ) -> RecordBuilder:
-    """Read what removing ``keys`` from ``feed`` will take away (before it does)."""
+    """Read what removing ``keys`` from ``feed`` will take away (before it
+    does); nothing is read when no transport records events."""
     record = RecordBuilder()
+    if not enabled() or is_quiet():
+        return record
     bodies = storage.get_activities(keys)
     sources: dict[str, list[str]] = {}
     for key in keys:
@@ -64,7 +67,7 @@ def chunk_ran(storage: BaseStorageBackend, step: Mapping[str, Any], finished: bo
     """A worker's fan-out step committed: its followers' events."""
     record = RecordBuilder()
     source, keys = step.get("source"), step.get("keys") or []
-    if source is None:
+    if source is None or step.get("quiet") or not enabled():
         return  # follow copies and purges send no events (docs/realtime.md)
     bounds = step.get("range")
     if step["op"] == "add":

@@ -4,8 +4,10 @@ The configured transport, publishing after commit, and reading back.
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -61,6 +63,11 @@ def get_transport() -> BaseTransport | None:
     return _transport[0]
 
 
+def enabled() -> bool:
+    """Whether writes record feed events (a transport is configured)."""
+    return get_transport() is not None
+
+
 @resets_on_setting_changed
 def reset() -> None:
     for transport in _transport:
@@ -76,10 +83,38 @@ def local_storage() -> BaseStorageBackend:
     return storage
 
 
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("stream_django_events_quiet", default=False)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Record no feed events for the writes inside (user erasure: its
+    removals must not store the erased ids again)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def is_quiet() -> bool:
+    return _quiet.get()
+
+
+def forget(needles: Sequence[str]) -> int:
+    """Delete the stored event records whose data contains any of
+    ``needles`` (ids, foreign ids, feed ids); return how many went."""
+    transport = get_transport()
+    needles = [n for n in dict.fromkeys(needles) if n]
+    if transport is None or not needles:
+        return 0
+    return transport.forget(needles)
+
+
 def publish(storage: BaseStorageBackend, record: RecordBuilder) -> None:
     """Store ``record`` once the writing transaction commits, then send
     ``feed_changed`` in this process; a failure is logged, never raised."""
-    if not record:
+    if not record or _quiet.get():
         return
     using = getattr(storage, "using", DEFAULT_DB_ALIAS)
     if transaction.get_connection(using).in_atomic_block:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 from stream_django.conf import stream_settings
 from stream_django.engine import serializer
@@ -76,6 +78,24 @@ class BaseTransport:
     async def wait(self, after: str, timeout: float) -> None:
         """Return when a record after ``after`` may exist, or after ``timeout``."""
         raise NotImplementedError
+
+    def delete(self, record_ids: Sequence[str]) -> None:
+        """Delete the records ``record_ids``."""
+        raise NotImplementedError
+
+    def forget(self, needles: Sequence[str]) -> int:
+        """Delete every record whose data contains one of ``needles``, a
+        page at a time over the window; return how many went."""
+        quoted = [serializer.dumps(n) for n in needles]  # whole JSON strings: "user:5", not "user:50"
+        gone = 0
+        after: str | None = None
+        while rows := self.read(after, None, 1000):
+            after = rows[-1][0]
+            doomed = [i for i, data in rows if any(n in serializer.dumps(data) for n in quoted)]
+            if doomed:
+                self.delete(doomed)
+                gone += len(doomed)
+        return gone
 
     def notify_local(self) -> None:
         """Wake this process's live readers (a record was just appended here)."""
@@ -142,23 +162,31 @@ class DatabaseTransport(BaseTransport):
             row = FeedEventRecord.objects.using(db).create(data=text)
             self._maybe_prune(db)
             return str(row.id)
-        with transaction.atomic(using=db):
-            # Serialise the inserts so that a reader never sees id n + 1
-            # committed before id n.
+        # The inserts are serialised so that a reader never sees id n + 1
+        # committed before id n.
+        if vendor == "postgresql":
+            # One statement: the lock (held until its transaction ends), the
+            # row, and the wake-up NOTIFY delivered at commit.
+            table = connections[db].ops.quote_name(FeedEventRecord._meta.db_table)
+            created = connections[db].ops.adapt_datetimefield_value(timezone.now())
             with connections[db].cursor() as cursor:
-                if vendor == "postgresql":
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
-                else:
-                    cursor.execute("SELECT GET_LOCK(%s, 10)", [CHANNEL])
+                cursor.execute(
+                    f"WITH locked AS (SELECT pg_advisory_xact_lock(%s)), "
+                    f"made AS (INSERT INTO {table} (created_at, data) SELECT %s, %s FROM locked RETURNING id) "
+                    f"SELECT id, pg_notify(%s, '') FROM made",
+                    [ADVISORY_LOCK, created, text, CHANNEL],
+                )
+                record_id = cursor.fetchone()[0]
+            self._maybe_prune(db)
+            return str(record_id)
+        with transaction.atomic(using=db):
+            with connections[db].cursor() as cursor:
+                cursor.execute("SELECT GET_LOCK(%s, 10)", [CHANNEL])
             try:
                 row = FeedEventRecord.objects.using(db).create(data=text)
-                if vendor == "postgresql":
-                    with connections[db].cursor() as cursor:
-                        cursor.execute(f"NOTIFY {CHANNEL}")
             finally:
-                if vendor == "mysql":
-                    with connections[db].cursor() as cursor:
-                        cursor.execute("SELECT RELEASE_LOCK(%s)", [CHANNEL])
+                with connections[db].cursor() as cursor:
+                    cursor.execute("SELECT RELEASE_LOCK(%s)", [CHANNEL])
         self._maybe_prune(db)
         return str(row.id)
 
@@ -184,6 +212,11 @@ class DatabaseTransport(BaseTransport):
         )
         if edge is not None:
             FeedEventRecord.objects.using(db).filter(id__lte=edge).delete()
+
+    def delete(self, record_ids: Sequence[str]) -> None:
+        from stream_django.models import FeedEventRecord
+
+        FeedEventRecord.objects.using(self.using).filter(id__in=[int(i) for i in record_ids]).delete()
 
     def prune(self) -> None:
         self._last_prune = 0.0
@@ -330,6 +363,9 @@ class RedisTransport(BaseTransport):
     def read(self, after: str | None, upto: str | None, count: int) -> list[tuple[str, dict[str, Any]]]:
         start = "-" if after is None else f"({after}"
         return self._rows(self.client.xrange(self.key, start, upto or "+", count=count))
+
+    def delete(self, record_ids: Sequence[str]) -> None:
+        self.client.xdel(self.key, *record_ids)
 
     def read_back(self, before: str | None, count: int) -> list[tuple[str, dict[str, Any]]]:
         end = "+" if before is None else f"({before}"

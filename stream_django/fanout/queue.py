@@ -26,6 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from stream_django.conf import stream_settings
+from stream_django.events import store as events
 from stream_django.fanout import ledger, worker
 from stream_django.fanout.ledger import Chunk
 from stream_django.signals import resets_on_setting_changed
@@ -135,6 +136,8 @@ def submit(steps: list[dict[str, Any]], *, bulk: bool = False) -> list[int]:
     The first chunk of a fan-out (``bulk=False``) holds all ``steps``; bulk
     chunks hold one step each. Return the ledger ids.
     """
+    if events.is_quiet():  # their chunks record no feed events either
+        steps = [{**step, "quiet": True} for step in steps]
     chunks = ledger.record(steps, bulk=bulk)
     transaction.on_commit(lambda: enqueue(chunks), using=ledger.ledger_database())
     return [chunk[0] for chunk in chunks]

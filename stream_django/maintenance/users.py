@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from stream_django import fanout
+from stream_django import events, fanout
 from stream_django.activity import model_content_type
 from stream_django.backends.base import BaseStorageBackend, Page
 from stream_django.engine import ids, serializer
@@ -147,8 +147,15 @@ def erase_user(
     reached yet are removed here too, so when this returns no feed holds one.
     The fan-out chunks still queued name the keys until a worker runs them.
     ``progress`` counts the stored activities scanned, then the user's
-    activities removed (of their total).
+    activities removed (of their total). Erasure records no feed events
+    (nor do its chunks), and deletes the kept event records that name the
+    user's feeds, actor or activities (docs/realtime.md).
     """
+    with events.quiet():
+        return _erase_user(user_id, actor, dry_run, progress)
+
+
+def _erase_user(user_id: Any, actor: str | None, dry_run: bool, progress: Progress) -> ErasureReport:
     backend = storage_backend("supports_activity_scan", "supports_feed_erasure")
     layout = FeedLayout.current()
     actor = user_actor(user_id) if actor is None else actor
@@ -194,6 +201,9 @@ def erase_user(
         fanout.unfollow_many(backend, unfollows)
     report.entries = backend.erase_feeds(feeds, layout)
     FailedOperation.objects.filter(id__in=failures).delete()
+    # The feed events kept for resuming clients name them too.
+    foreign_ids = [str(serializer.loads(text).get("foreign_id") or "") for _, text in found]
+    events.forget([*keys, *report.activities, *foreign_ids, *feeds, actor])
     return report
 
 

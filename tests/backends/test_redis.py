@@ -123,6 +123,7 @@ def test_a_group_page_read_is_two_round_trips(prefix, trips):
 def test_fan_out_and_removal_cost_round_trips_per_batch_not_per_follower(prefix, trips, settings):
     batch = 500
     settings.STREAM_BACKEND_OPTIONS = {**settings.STREAM_BACKEND_OPTIONS, "batch_size": batch}
+    settings.STREAM_EVENTS = {"transport": None}  # the store's own round trips (a write's event is one XADD)
     big, small = 2500, 5
     stream_client.follow_many(
         [{"source": f"timeline:big{i}", "target": "user:big"} for i in range(big)], activity_copy_limit=0
@@ -520,7 +521,8 @@ def test_a_feeds_keys_share_one_cluster_slot(redis_cluster_settings):
         if key.startswith(f"{prefix}{{"):
             feed = key[len(prefix) + 1 : key.index("}")]
             by_feed.setdefault(feed, set()).add(client.keyslot(key))
-    assert set(by_feed) == {"user:1", "timeline:7", "notification:7"}  # timeline:8 follows nothing
+    # timeline:8 follows nothing; "events" is the feed-events stream (docs/realtime.md)
+    assert set(by_feed) == {"user:1", "timeline:7", "notification:7", "events"}
     assert all(len(slots) == 1 for slots in by_feed.values()), by_feed
     assert {k[len(prefix) + len("{user:1}:") :] for k in keys if "{user:1}" in k} == {"e", "fr", "frc", "fk", "fl"}
     notification = {k.split("}:", 1)[1].split(":")[0] for k in keys if "{notification:7}" in k}
@@ -636,6 +638,7 @@ def test_values_are_json(prefix):
         "hash": lambda key: list(client.hgetall(key).values()),
         "zset": lambda key: client.zrange(key, 0, -1),
         "set": lambda key: list(client.smembers(key)),
+        "stream": lambda key: [v for _id, fields in client.xrange(key) for v in fields.values()],  # feed events
     }
     for key in client.scan_iter(match=f"{prefix}*", count=1000):
         for value in read[client.type(key)](key):  # no other types are stored
