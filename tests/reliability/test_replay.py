@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests import redis_support
 from tests.contract.helpers import act
 from tests.fanout_support import holding
 from tests.local_backends import LOCAL_BACKENDS, use_backend
+from tests.reliability.test_follow_races import together
 from tests.testapp.models import Like, Tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -365,26 +365,3 @@ def test_a_replay_racing_a_live_edit_never_leaves_the_older_version(store, ann):
         if shown["text_length"] != len(tweet.text):
             stale.append(n)
     assert stale == [], f"{len(stale)} of {ITERATIONS} runs kept the version from before the edit"
-
-
-def together(*work: Any) -> None:
-    """Run each callable in its own thread, released at once by a barrier."""
-    barrier = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job: Any) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as e:
-            errors.append(e)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
