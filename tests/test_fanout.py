@@ -428,7 +428,9 @@ def test_posting_costs_the_same_queries_for_10_or_5000_followers(
 
     small, big = post("small", 1), post("big", 2)
     assert small == big  # the same queries (and, on Redis, the same commands)
-    assert big[0] <= 10  # one of them stores the write's feed-event record
+    # One of them stores the write's feed-event record (two on MariaDB/MySQL:
+    # the events' lock row, then the record).
+    assert big[0] <= 10 + (connection.vendor == "mysql")
     if store != "database":  # a couple of scripts, none per follower
         assert 1 <= sum(big[1].values()) <= 3, big[1]
     assert holding("testapp.Tweet:2") == {"user:big"}

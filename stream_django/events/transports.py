@@ -31,6 +31,8 @@ logger = logging.getLogger("stream_django.events")
 CHANNEL = "stream_django_events"
 #: One PostgreSQL advisory lock number for serialising event inserts.
 ADVISORY_LOCK = 0x5D_E7E7
+#: The MySQL/MariaDB lock row serialising event inserts (no feed id lacks a ``:``).
+EVENTS_LOCK = "{events}"
 
 
 class BaseTransport:
@@ -179,14 +181,19 @@ class DatabaseTransport(BaseTransport):
                 record_id = cursor.fetchone()[0]
             self._maybe_prune(db)
             return str(record_id)
-        with transaction.atomic(using=db):
+        # MySQL/MariaDB: an exclusive lock on one row of the lock table (the
+        # database backend's, under a name no feed id can take), held until
+        # the transaction that appends commits; a session lock (GET_LOCK)
+        # would be released before that COMMIT and let id n + 1 commit first.
+        from stream_django.backends.database.models import FeedLock
+
+        lock_table = connections[db].ops.quote_name(FeedLock._meta.db_table)
+        with transaction.atomic(using=db, savepoint=False):
             with connections[db].cursor() as cursor:
-                cursor.execute("SELECT GET_LOCK(%s, 10)", [CHANNEL])
-            try:
-                row = FeedEventRecord.objects.using(db).create(data=text)
-            finally:
-                with connections[db].cursor() as cursor:
-                    cursor.execute("SELECT RELEASE_LOCK(%s)", [CHANNEL])
+                cursor.execute(
+                    f"INSERT INTO {lock_table} (feed) VALUES (%s) ON DUPLICATE KEY UPDATE feed = feed", [EVENTS_LOCK]
+                )
+            row = FeedEventRecord.objects.using(db).create(data=text)
         self._maybe_prune(db)
         return str(row.id)
 

@@ -67,8 +67,9 @@ def test_a_fan_out_runs_no_statement_for_feed_groups_nobody_follows_with():
     flat_only, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(1)))
     stream_client.feed("timeline_aggregated", 1).follow("user", 1, activity_copy_limit=0)
     with_aggregated, _ = fan_out_queries(lambda: stream_client.feed("user", 1).add_activity(act(2)))
-    # The groups' lock, then their counts, actors and entries (one statement on PostgreSQL).
-    assert with_aggregated == flat_only + (2 if connection.vendor == "postgresql" else 4)
+    # The groups' lock, then their counts, actors and entries (one statement on
+    # PostgreSQL); MariaDB/MySQL reads the entries past the group cap apart.
+    assert with_aggregated == flat_only + {"postgresql": 2, "mysql": 5}.get(connection.vendor, 4)
     assert stream_client.feed("timeline_aggregated", 1).get()["results"][0]["activity_count"] == 1
     assert len(stream_client.feed("timeline", 9).get()["results"]) == 2
 
@@ -144,7 +145,9 @@ def test_following_copies_with_a_constant_number_of_queries():
     assert small == big
     small = count_queries(lambda: stream_client.feed("timeline_aggregated", 1).follow("user", "small"))
     big = count_queries(lambda: stream_client.feed("timeline_aggregated", 2).follow("user", "big"))
-    assert small == big
+    # MariaDB/MySQL deletes what 100 activities put past the group cap (15)
+    # in one statement of its own, which 3 activities do not need.
+    assert big == small + (connection.vendor == "mysql")
 
 
 def test_unknown_options_are_rejected_by_name():

@@ -165,6 +165,8 @@ class FeedLock(models.Model):
     key), a follow or unfollow of it an exclusive one (``INSERT ... ON
     DUPLICATE KEY UPDATE``). PostgreSQL uses advisory locks on the feed id
     instead and leaves the table empty; SQLite has one writer at a time.
+    The events transport locks the row ``{events}`` to append its records
+    in commit order (``stream_django.events.transports``).
     """
 
     feed = models.CharField(max_length=FEED_ID_LENGTH, primary_key=True)
