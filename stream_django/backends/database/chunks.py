@@ -104,7 +104,7 @@ class ChunkedFanOutMixin(WriteMixin, FollowMixin):
                     self._delete_key(cursor, key, feeds, [])
                     deleted += len(feeds)
             if deleted < limit:
-                self._delete_orphans(cursor, gone)
+                self._delete_orphans(cursor, gone, locked=True)  # live, locked above
         return deleted
 
     @retry_on_deadlock

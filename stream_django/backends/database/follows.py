@@ -14,17 +14,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
+from django.db import connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet
 
 from stream_django.backends.base import Follow, Page
+from stream_django.backends.database import sql
 from stream_django.backends.database.connection import from_db, retry_on_deadlock, to_db
 from stream_django.backends.database.groups import GroupMixin
 from stream_django.backends.database.models import FeedEntry
 from stream_django.backends.database.models import Follow as FollowRow
 from stream_django.backends.database.orphans import OrphanMixin
 from stream_django.backends.database.reads import ReadMixin
-from stream_django.backends.database.sql import ENTRY, FOLLOW
+from stream_django.backends.database.sql import ACTIVITY, ENTRY, FOLLOW
 from stream_django.backends.database.trim import TrimMixin
 from stream_django.backends.database.ungroup import UngroupMixin
 from stream_django.engine.feeds import slug_of
@@ -54,21 +56,39 @@ class FollowMixin(GroupMixin, TrimMixin, UngroupMixin, ReadMixin, OrphanMixin):
                 self._copy(cursor, source, target, copy_limit, layout)
 
     def _copy(self, cursor: CursorWrapper, source: str, target: str, copy_limit: int, layout: FeedLayout) -> None:
-        """Copy ``target``'s newest ``copy_limit`` activities into ``source``."""
+        """Copy ``target``'s newest ``copy_limit`` activities into ``source``.
+
+        The activities copied are locked against deletion first
+        (``_hold_activities``): one an orphan delete took is not copied.
+        """
         group = layout.of(source)
-        if group.is_flat:
+        follows = f"EXISTS (SELECT 1 FROM {FOLLOW} f WHERE f.source = %s AND f.target = %s)"
+        columns = ["feed", "activity_key", "origin"]
+        if group.is_flat and self.vendor == "mysql":
+            newest = list(
+                FeedEntry.objects.using(self.using)
+                .filter(feed=target)
+                .order_by("-activity_id")
+                .values_list("activity_id", flat=True)[:copy_limit]
+            )
+            live = sorted(self._hold_activities(cursor, newest))
+            if live:
+                key = connections[self.using].ops.quote_name("key")
+                select = f"SELECT %s, a.{key}, %s FROM {ACTIVITY} a WHERE a.{key} IN ({sql.placeholders(live)}) AND {follows}"
+                cursor.execute(self._ignore(ENTRY, columns, select), [source, target, *live, source, target])
+        elif group.is_flat:
+            # PostgreSQL locks in the statement that copies (no statement
+            # more); SQLite, one writer at a time, needs no lock.
+            lock = " FOR KEY SHARE OF a" if self.vendor == "postgresql" else ""
             select = (
-                f"SELECT %s, x.activity_key, %s FROM (SELECT activity_key FROM {ENTRY} "
-                f"WHERE feed = %s ORDER BY activity_key DESC LIMIT %s) x "
-                f"WHERE EXISTS (SELECT 1 FROM {FOLLOW} f WHERE f.source = %s AND f.target = %s)"
+                f"SELECT %s, x.key, %s FROM (SELECT a.key FROM {ENTRY} e JOIN {ACTIVITY} a ON a.key = e.activity_key "
+                f"WHERE e.feed = %s ORDER BY e.activity_key DESC LIMIT %s{lock}) x WHERE {follows}"
             )
-            cursor.execute(
-                self._ignore(ENTRY, ["feed", "activity_key", "origin"], select),
-                [source, target, target, copy_limit, source, target],
-            )
+            cursor.execute(self._ignore(ENTRY, columns, select), [source, target, target, copy_limit, source, target])
         else:
             entries = self.read_feed(target, Page(limit=copy_limit))
-            self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries])
+            held = self._hold_activities(cursor, [e.key for e in entries])
+            self._add_many_to_feed(source, group, [(e.key, e.json, target) for e in entries if e.key in held])
         self._maybe_trim(cursor, [source], layout, force=True)
 
     @retry_on_deadlock

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from django.db.models import Q
 
+from stream_django.backends.database.connection import retry_on_deadlock
 from stream_django.backends.database.follows import FollowMixin
 from stream_django.backends.database.models import ActivityGroup, FeedEntry, FeedLock, GroupEntry, StoredActivity
 from stream_django.backends.database.models import Follow as FollowRow
@@ -83,12 +84,16 @@ class MaintenanceMixin(FollowMixin):
 
     # -- writes ----------------------------------------------------------
 
+    @retry_on_deadlock
     def erase_feeds(self, feeds: Sequence[str], layout: FeedLayout) -> int:
         feeds = list(dict.fromkeys(feeds))
         if not feeds:
             return 0
         touching = Q(feed__in=feeds) | Q(origin__in=feeds)
         with self._write() as cursor:
+            # As an unfollow of them does: a follow's copy of one of them
+            # runs before or after, never into the middle.
+            self._lock_feeds(cursor, list(layout.flat(feeds)), exclusive=True)
             entries = FeedEntry.objects.using(self.using).filter(touching)
             gentries = GroupEntry.objects.using(self.using).filter(touching)
             keys = set(entries.values_list("activity_id", flat=True)) | set(

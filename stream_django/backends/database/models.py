@@ -32,7 +32,11 @@ class FeedEntry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     feed = models.CharField(max_length=FEED_ID_LENGTH)
-    activity = models.ForeignKey(StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+")
+    #: No constraint in the database: the write path keeps every entry's
+    #: activity (docs/database.md, "Statistics and the COMMIT").
+    activity = models.ForeignKey(
+        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+", db_constraint=False
+    )
     origin = models.CharField(max_length=FEED_ID_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL: stored directly
 
     class Meta:
@@ -53,7 +57,11 @@ class GroupEntry(models.Model):
     id = models.BigAutoField(primary_key=True)
     feed = models.CharField(max_length=FEED_ID_LENGTH)
     group_name = models.CharField(max_length=255)
-    activity = models.ForeignKey(StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+")
+    #: No constraint in the database: the write path keeps every entry's
+    #: activity (docs/database.md, "Statistics and the COMMIT").
+    activity = models.ForeignKey(
+        StoredActivity, on_delete=models.CASCADE, db_column="activity_key", related_name="+", db_constraint=False
+    )
     #: Truncated to 191 characters so the (feed, group, actor) index fits
     #: MySQL's 3072-byte key limit; only used to count distinct actors.
     actor = models.CharField(max_length=ACTOR_LENGTH)

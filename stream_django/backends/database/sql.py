@@ -93,6 +93,21 @@ def row_lock(vendor: str, *, exclusive: bool) -> str:
     return ""
 
 
+def key_share_lock(vendor: str) -> str:
+    """The clause that locks the rows a ``SELECT`` reads against deletion
+    (and key changes) until commit, the lock a foreign key check takes.
+
+    PostgreSQL's ``FOR KEY SHARE`` lets updates of other columns through
+    (a replace of the activity's data); MySQL/MariaDB have only the shared
+    lock. SQLite has none (one writer at a time).
+    """
+    if vendor == "postgresql":
+        return " FOR KEY SHARE"
+    if vendor == "mysql":
+        return " LOCK IN SHARE MODE"
+    return ""
+
+
 def feed_locks(vendor: str, feeds: Sequence[str], *, exclusive: bool) -> tuple[str, list[Any]] | None:
     """The statement that locks ``feeds`` (sorted: one lock order everywhere)
     until the transaction ends: shared for a write to them, exclusive for a

@@ -166,7 +166,7 @@ class WriteMixin(FanOutMixin, UngroupMixin, ReadMixin, OrphanMixin):
                     self._delete_key(cursor, key, scope, scope)
                 else:
                     self._delete_key(cursor, key, [feed], [])
-            self._delete_orphans(cursor, list(rows))
+            self._delete_orphans(cursor, list(rows), locked=True)  # by _held
 
     @retry_on_deadlock
     def remove_direct(self, feed: str, keys: Sequence[str], layout: FeedLayout) -> dict[str, list[str]]:
@@ -183,7 +183,7 @@ class WriteMixin(FanOutMixin, UngroupMixin, ReadMixin, OrphanMixin):
                             pending.setdefault(source, []).append(key)
                 else:
                     self._delete_key(cursor, key, [feed], [])
-            self._delete_orphans(cursor, list(rows))
+            self._delete_orphans(cursor, list(rows), locked=True)  # by _held
         return pending
 
     def _lock_scope(self, cursor: CursorWrapper, feed: str, keys: Sequence[str], layout: FeedLayout) -> None:
