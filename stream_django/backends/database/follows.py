@@ -65,15 +65,17 @@ class FollowMixin(GroupMixin, TrimMixin, UngroupMixin, ReadMixin, OrphanMixin):
         follows = f"EXISTS (SELECT 1 FROM {FOLLOW} f WHERE f.source = %s AND f.target = %s)"
         columns = ["feed", "activity_key", "origin"]
         if group.is_flat and self.vendor == "mysql":
-            newest = list(
-                FeedEntry.objects.using(self.using)
-                .filter(feed=target)
-                .order_by("-activity_id")
-                .values_list("activity_id", flat=True)[:copy_limit]
+            # The newest entries' activities, locked as they are read (one
+            # statement), then copied by key: what the lock did not find is gone.
+            key = connections[self.using].ops.quote_name("key")
+            cursor.execute(
+                f"SELECT a.{key} FROM (SELECT activity_key FROM {ENTRY} WHERE feed = %s "
+                f"ORDER BY activity_key DESC LIMIT %s) x JOIN {ACTIVITY} a ON a.{key} = x.activity_key "
+                f"ORDER BY a.{key}{sql.key_share_lock(self.vendor)}",
+                [target, copy_limit],
             )
-            live = sorted(self._hold_activities(cursor, newest))
+            live = [row[0] for row in cursor.fetchall()]
             if live:
-                key = connections[self.using].ops.quote_name("key")
                 select = f"SELECT %s, a.{key}, %s FROM {ACTIVITY} a WHERE a.{key} IN ({sql.placeholders(live)}) AND {follows}"
                 cursor.execute(self._ignore(ENTRY, columns, select), [source, target, *live, source, target])
         elif group.is_flat:
